@@ -1,0 +1,32 @@
+# Unit tests: tests/unit/<layer>/test_<module>.c, one cmocka executable each, compiled
+# against the same include view as the layer it tests, registered with ctest.
+foreach(layer IN LISTS STOA_LAYERS)
+  file(GLOB tests CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/${layer}/test_*.c)
+  foreach(test_source IN LISTS tests)
+    get_filename_component(test_name ${test_source} NAME_WE)
+    set(target unit_${layer}_${test_name})
+    add_executable(${target} ${test_source})
+    target_include_directories(${target} PRIVATE ${CMAKE_BINARY_DIR}/views/${layer})
+    target_link_libraries(${target} PRIVATE stoa_${layer} PkgConfig::CMOCKA)
+    add_test(NAME ${layer}/${test_name} COMMAND ${target})
+    set_tests_properties(${layer}/${test_name} PROPERTIES TIMEOUT 300 LABELS unit)
+  endforeach()
+endforeach()
+
+# The style check over src/, and a check that the style check itself catches each kind
+# of planted violation (tests/style/planted/).
+set(PYTHON /usr/bin/python3)
+add_test(NAME style/check
+  COMMAND ${PYTHON} ${CMAKE_SOURCE_DIR}/scripts/style_check.py --root ${CMAKE_SOURCE_DIR})
+add_test(NAME style/catches_planted
+  COMMAND ${PYTHON} ${CMAKE_SOURCE_DIR}/tests/style/test_style_check.py)
+set_tests_properties(style/check style/catches_planted PROPERTIES LABELS style TIMEOUT 60)
+
+# Integration tests: real stoa processes.
+file(GLOB integration_tests CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/integration/test_*.py)
+foreach(test_source IN LISTS integration_tests)
+  get_filename_component(test_name ${test_source} NAME_WE)
+  add_test(NAME integration/${test_name} COMMAND ${PYTHON} ${test_source})
+  set_tests_properties(integration/${test_name} PROPERTIES
+    LABELS integration TIMEOUT 300 ENVIRONMENT "STOA_BIN=$<TARGET_FILE:stoa>")
+endforeach()
