@@ -12,6 +12,8 @@ foreach(layer IN LISTS STOA_LAYERS)
     set_tests_properties(${layer}/${test_name} PROPERTIES TIMEOUT 300 LABELS unit)
   endforeach()
 endforeach()
+# test_config checks that docs/config.md matches the schema, so it reads the source tree.
+target_compile_definitions(unit_util_test_config PRIVATE STOA_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
 
 # The style check over src/, and a check that the style check itself catches each kind
 # of planted violation (tests/style/planted/).

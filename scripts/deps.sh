@@ -10,6 +10,8 @@ packages=(
   cmake make gcc pkg-config   # the build
   libuv1-dev                  # event loop, sockets, timers, files (src/os)
   libyaml-dev                 # config file parser (src/util/config.c)
+  libxxhash-dev               # XXH3 hashing of map keys (src/util/map.c)
+  libsodium-dev               # base64 codec now; Ed25519, BLAKE2b, random later
   libcmocka-dev               # unit tests
   python3                     # the style check and integration tests (Debian's interpreter)
   procps                      # pgrep/ps for the integration tests

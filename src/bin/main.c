@@ -1,2 +1,151 @@
+/* The stoa executable: picks a subcommand and runs it. */
 #include <stdio.h>
-int main(void) { return 0; }
+#include <string.h>
+
+#include "bin/bin.h"
+#include "util/alloc.h"
+#include "util/config.h"
+#include "util/err.h"
+
+struct command {
+    const char *name;
+    const char *summary;
+    const char *usage;
+    int (*run)(int argc, char **argv);
+};
+
+static int command_setup(int argc, char **argv);
+static int command_version(int argc, char **argv);
+static int command_help(int argc, char **argv);
+static int command_cli(int argc, char **argv);
+
+static const struct command commands[] = {
+    {"start", "start a node and run until SIGINT or SIGTERM",
+     "stoa start [--type peer|super-peer] [--config FILE] [--data-dir DIR]\n"
+     "           [--check-config] [--<key>=<value> | --<key> <value> ...]\n"
+     "\n"
+     "  -t, --type TYPE    peer (default) or super-peer; the same as --node.type\n"
+     "  -c, --config FILE  a YAML config file (`stoa setup` writes a complete one)\n"
+     "  --data-dir DIR     where the node keeps its data; the same as --data.dir\n"
+     "  --check-config     print the effective configuration as YAML and exit\n"
+     "  --<key>=<value>    set any config key, e.g. --node.storage.storageMode=safe\n"
+     "\n"
+     "Precedence: flags > environment (NODE_MAXPEERS, STOA_NODE_MAXPEERS) > file >\n"
+     "defaults. Every key is listed in docs/config.md and in the output of `stoa setup`.\n",
+     stoa_bin_start},
+    {"cli", "the interactive client",
+     "stoa cli\n\nThe interactive client talks to a node's RESP port. That front door is not\n"
+     "built yet, so this command only says so and exits with status 2.\n",
+     command_cli},
+    {"setup", "print a complete, commented default config file",
+     "stoa setup\n\nPrints every config key with its default and meaning, as YAML that\n"
+     "`stoa start --config` accepts. Save it: stoa setup > stoa.yaml\n",
+     command_setup},
+    {"version", "print the version", "stoa version\n", command_version},
+    {"help", "show help for a command", "stoa help [COMMAND]\n", command_help},
+};
+
+#define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
+
+static const struct command *find_command(const char *name) {
+    for (size_t i = 0; i < COMMAND_COUNT; i++) {
+        if (strcmp(commands[i].name, name) == 0) {
+            return &commands[i];
+        }
+    }
+    return NULL;
+}
+
+void stoa_bin_usage(const char *name) {
+    const struct command *command = name != NULL ? find_command(name) : NULL;
+    if (command != NULL) {
+        fputs("usage: ", stdout);
+        fputs(command->usage, stdout);
+        return;
+    }
+    printf("stoa %s: a distributed key-value and object store\n\n", STOA_VERSION);
+    printf("usage: stoa COMMAND [ARGUMENTS]\n\ncommands:\n");
+    for (size_t i = 0; i < COMMAND_COUNT; i++) {
+        printf("  %-9s %s\n", commands[i].name, commands[i].summary);
+    }
+    printf("\nstoa help COMMAND shows a command's arguments.\n");
+}
+
+static int expect_no_arguments(const char *name, int argc, char **argv) {
+    if (argc > 0) {
+        fprintf(stderr, "stoa %s: unexpected argument '%s'\n", name, argv[0]);
+        return STOA_BIN_EXIT_USAGE;
+    }
+    return STOA_BIN_EXIT_OK;
+}
+
+static int command_setup(int argc, char **argv) {
+    int status = expect_no_arguments("setup", argc, argv);
+    if (status != STOA_BIN_EXIT_OK) {
+        return status;
+    }
+    char *text = stoa_alloc(STOA_CONFIG_FILE_BYTES_MAX);
+    if (text == NULL) {
+        fprintf(stderr, "stoa setup: %s\n", stoa_err_message(STOA_ERR_NOMEM));
+        return STOA_BIN_EXIT_FAILURE;
+    }
+    size_t length = 0;
+    int result = stoa_config_write_default(text, STOA_CONFIG_FILE_BYTES_MAX, &length);
+    if (result == STOA_OK) {
+        fwrite(text, 1, length, stdout);
+    } else {
+        fprintf(stderr, "stoa setup: %s\n", stoa_err_message(result));
+    }
+    stoa_free(text);
+    return result == STOA_OK ? STOA_BIN_EXIT_OK : STOA_BIN_EXIT_FAILURE;
+}
+
+static int command_version(int argc, char **argv) {
+    int status = expect_no_arguments("version", argc, argv);
+    if (status == STOA_BIN_EXIT_OK) {
+        printf("stoa %s\n", STOA_VERSION);
+    }
+    return status;
+}
+
+static int command_help(int argc, char **argv) {
+    if (argc > 1) {
+        return expect_no_arguments("help", argc - 1, argv + 1);
+    }
+    if (argc == 1 && find_command(argv[0]) == NULL) {
+        fprintf(stderr, "stoa help: unknown command '%s'\n", argv[0]);
+        return STOA_BIN_EXIT_USAGE;
+    }
+    stoa_bin_usage(argc == 1 ? argv[0] : NULL);
+    return STOA_BIN_EXIT_OK;
+}
+
+static int command_cli(int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "stoa cli: the interactive client needs the RESP front door, which is not "
+                    "built yet; nothing to connect to.\n");
+    return STOA_BIN_EXIT_USAGE;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        stoa_bin_usage(NULL);
+        return STOA_BIN_EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+        stoa_bin_usage(NULL);
+        return STOA_BIN_EXIT_OK;
+    }
+    if (strcmp(name, "--version") == 0) {
+        return command_version(0, NULL);
+    }
+    const struct command *command = find_command(name);
+    if (command == NULL) {
+        fprintf(stderr, "stoa: unknown command '%s'\n\n", name);
+        stoa_bin_usage(NULL);
+        return STOA_BIN_EXIT_USAGE;
+    }
+    return command->run(argc - 2, argv + 2);
+}

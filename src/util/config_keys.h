@@ -1,0 +1,159 @@
+/*
+ * config_keys: the schema of stoa's configuration, as one X-macro table.
+ *
+ * Every key stoa reads is one row of STOA_CONFIG_KEYS. From this table config.h generates
+ * the fields of struct stoa_config, and config.c generates the defaults, the lookup used by
+ * the file, environment and flag parsers, the commented default YAML written by
+ * `stoa setup`, and the reference table of docs/config.md. Adding a key is adding a row
+ * (and its line in docs/config.md, which a test checks).
+ *
+ * A row is X(type, name, field, min, max, words, default, doc):
+ *   type     INT (int64_t), DOUBLE (double), BOOL (bool), STRING (char[max + 1]),
+ *            ENUM (enum stoa_config_<words>), or DURATION (int64_t milliseconds; the
+ *            field's name ends in _ms; written "500ms", "20s", "5m", "1h" or bare seconds)
+ *   name     the dotted key, as written in the file and in flags ("node.maxPeers")
+ *   field    the member of struct stoa_config
+ *   min, max INT and DURATION: the inclusive range (DURATION in ms). DOUBLE: min is
+ *            exclusive and max inclusive (every double we have is a positive size).
+ *            STRING: 0 and the longest value in bytes. BOOL and ENUM: 0, 0.
+ *   words    ENUM: the name of its word list below; every other type: none
+ *   default  the default, as text the parser accepts (the defaults are parsed from it)
+ *   doc      one sentence saying what the key does, for the YAML comments and the docs
+ *
+ * Keys under the same section must be adjacent, so the YAML written from the table opens
+ * each section once (a test parses that YAML back).
+ */
+#ifndef STOA_UTIL_CONFIG_KEYS_H
+#define STOA_UTIL_CONFIG_KEYS_H
+
+#include "util/limits.h"
+
+/* The word lists of the ENUM keys: X(constant, "word"). The constants are numbered from 0
+ * in the order given. */
+#define STOA_CONFIG_WORDS_node_type(X)                                                             \
+    X(STOA_CONFIG_NODE_TYPE_PEER, "peer")                                                          \
+    X(STOA_CONFIG_NODE_TYPE_SUPER_PEER, "super-peer")
+#define STOA_CONFIG_WORDS_storage_mode(X)                                                          \
+    X(STOA_CONFIG_STORAGE_MODE_FAST, "fast")                                                       \
+    X(STOA_CONFIG_STORAGE_MODE_SAFE, "safe")
+#define STOA_CONFIG_WORDS_retrieval_mode(X)                                                        \
+    X(STOA_CONFIG_RETRIEVAL_MODE_FAST, "fast")                                                     \
+    X(STOA_CONFIG_RETRIEVAL_MODE_SAFE, "safe")                                                     \
+    X(STOA_CONFIG_RETRIEVAL_MODE_PARALLEL, "parallel")
+#define STOA_CONFIG_WORDS_durability(X)                                                            \
+    X(STOA_CONFIG_DURABILITY_ALWAYS, "always")                                                     \
+    X(STOA_CONFIG_DURABILITY_EVERYSEC, "everysec")                                                 \
+    X(STOA_CONFIG_DURABILITY_NONE, "none")
+#define STOA_CONFIG_WORDS_log_level(X)                                                             \
+    X(STOA_CONFIG_LOG_LEVEL_DEBUG, "debug")                                                        \
+    X(STOA_CONFIG_LOG_LEVEL_INFO, "info")                                                          \
+    X(STOA_CONFIG_LOG_LEVEL_WARN, "warn")                                                          \
+    X(STOA_CONFIG_LOG_LEVEL_ERROR, "error")
+
+/* Every word list above, by name. */
+#define STOA_CONFIG_ENUMS(X)                                                                       \
+    X(node_type)                                                                                   \
+    X(storage_mode)                                                                                \
+    X(retrieval_mode)                                                                              \
+    X(durability)                                                                                  \
+    X(log_level)
+
+/* clang-format off */
+#define STOA_CONFIG_KEYS(X)                                                                        \
+    X(STRING, "node.id", node_id, 0, STOA_NODE_ID_BYTES_MAX, none, "",                             \
+      "This node's id, in every log line and peer frame; empty means generate one at first "       \
+      "start and keep it in data.dir.")                                                            \
+    X(ENUM, "node.type", node_type, 0, 0, node_type, "peer",                                       \
+      "peer, or super-peer: a permanent group leader that skips super-peer discovery "             \
+      "(Nomad's --type flag).")                                                                    \
+    X(STRING, "node.peerID", node_peer_id, 0, STOA_NODE_ID_BYTES_MAX, none, "",                    \
+      "Nomad's peer id key, accepted so Nomad config files load; stoa identifies the node by "     \
+      "node.id.")                                                                                  \
+    X(INT, "node.maxPeers", node_max_peers, 1, 1000, none, "5",                                    \
+      "Most peers in one group; a join beyond it is refused.")                                     \
+    X(BOOL, "node.group.migration", node_group_migration, 0, 0, none, "false",                     \
+      "Let peers move in the virtual world and change group, every schedule.updatePosition.")      \
+    X(BOOL, "node.group.voronoiGrouping", node_group_voronoi_grouping, 0, 0, none, "false",        \
+      "Group peers by the Voronoi cells of the virtual world instead of by nearest site.")         \
+    X(INT, "node.storage.replicationFactor", node_storage_replication_factor, 1, 7, none, "3",     \
+      "Copies kept of each object in a group; sent to peers when they join.")                      \
+    X(ENUM, "node.storage.storageMode", node_storage_storage_mode, 0, 0, storage_mode, "safe",     \
+      "safe: a write is acknowledged once a quorum of the group has it; fast: once the leader "    \
+      "has it durably. stoa's default is safe (Nomad's is fast) because acknowledged writes "      \
+      "must survive.")                                                                             \
+    X(ENUM, "node.storage.retrievalMode", node_storage_retrieval_mode, 0, 0, retrieval_mode,      \
+      "safe",                                                                                      \
+      "safe: a linearizable read through the leader; fast: any one replica; parallel: all "        \
+      "replicas, first answer wins. stoa's default is safe (Nomad's is fast).")                    \
+    X(STRING, "node.networkHostnames.peerServer", node_network_hostnames_peer_server, 0,          \
+      STOA_CONFIG_HOST_BYTES_MAX, none, "",                                                        \
+      "Host advertised to peers for the peer service; empty means the address it listens on.")     \
+    X(STRING, "node.networkHostnames.peerStorageServer",                                          \
+      node_network_hostnames_peer_storage_server, 0, STOA_CONFIG_HOST_BYTES_MAX, none, "",         \
+      "Host advertised for peer storage requests; empty means the address it listens on.")         \
+    X(STRING, "node.networkHostnames.overlayHostname", node_network_hostnames_overlay_hostname,   \
+      0, STOA_CONFIG_HOST_BYTES_MAX, none, "",                                                     \
+      "Host advertised in the overlay; empty means the address it listens on.")                    \
+    X(STRING, "node.networkHostnames.superPeerServer", node_network_hostnames_super_peer_server,  \
+      0, STOA_CONFIG_HOST_BYTES_MAX, none, "",                                                     \
+      "Host advertised for the super-peer service; empty means the address it listens on.")        \
+    X(STRING, "node.networkHostnames.groupStorageServer",                                         \
+      node_network_hostnames_group_storage_server, 0, STOA_CONFIG_HOST_BYTES_MAX, none, "",        \
+      "Host advertised for group storage requests; empty means the address it listens on.")        \
+    X(DOUBLE, "node.world.width", node_world_width, 0.0, 1e9, none, "10.0",                        \
+      "Width of the virtual 2-D world in which groups are placed.")                                \
+    X(DOUBLE, "node.world.height", node_world_height, 0.0, 1e9, none, "10.0",                      \
+      "Height of the virtual 2-D world in which groups are placed.")                               \
+    X(DURATION, "schedule.healthCheck", schedule_health_check_ms, STOA_CONFIG_DURATION_MS_MIN,    \
+      STOA_CONFIG_DURATION_MS_MAX, none, "20s",                                                    \
+      "How often a peer checks the health of a random peer of its group.")                         \
+    X(DURATION, "schedule.dhtBootstrap", schedule_dht_bootstrap_ms, STOA_CONFIG_DURATION_MS_MIN,  \
+      STOA_CONFIG_DURATION_MS_MAX, none, "500s",                                                   \
+      "How often the node refreshes its overlay routing table from the bootstrap nodes.")          \
+    X(DURATION, "schedule.dbCleanup", schedule_db_cleanup_ms, STOA_CONFIG_DURATION_MS_MIN,        \
+      STOA_CONFIG_DURATION_MS_MAX, none, "60s",                                                    \
+      "How often expired objects are swept from the local store.")                                 \
+    X(DURATION, "schedule.ledgerCleanup", schedule_ledger_cleanup_ms,                             \
+      STOA_CONFIG_DURATION_MS_MIN, STOA_CONFIG_DURATION_MS_MAX, none, "60s",                       \
+      "How often a super-peer sweeps expired entries from its object ledger.")                    \
+    X(DURATION, "schedule.repair", schedule_repair_ms, STOA_CONFIG_DURATION_MS_MIN,               \
+      STOA_CONFIG_DURATION_MS_MAX, none, "6000s",                                                  \
+      "How often a super-peer looks for under-replicated objects and repairs them.")               \
+    X(DURATION, "schedule.updatePosition", schedule_update_position_ms,                           \
+      STOA_CONFIG_DURATION_MS_MIN, STOA_CONFIG_DURATION_MS_MAX, none, "10s",                       \
+      "How often a peer updates its position in the world (only with node.group.migration).")      \
+    X(DURATION, "bootstrap.discoveryWindow", bootstrap_discovery_window_ms,                       \
+      STOA_CONFIG_DURATION_MS_MIN, STOA_CONFIG_DURATION_MS_MAX, none, "5s",                        \
+      "How long a peer looks for a super-peer before it makes itself a provisional one.")          \
+    X(DURATION, "bootstrap.electionTimeout", bootstrap_election_timeout_ms,                       \
+      STOA_CONFIG_DURATION_MS_MIN, STOA_CONFIG_DURATION_MS_MAX, none, "10s",                       \
+      "How long a super-peer election may take before it starts again.")                           \
+    X(DURATION, "bootstrap.provisionalPollInterval", bootstrap_provisional_poll_interval_ms,      \
+      STOA_CONFIG_DURATION_MS_MIN, STOA_CONFIG_DURATION_MS_MAX, none, "30s",                       \
+      "How often a provisional super-peer looks for a dedicated super-peer to hand over to.")      \
+    X(STRING, "data.dir", data_dir, 0, STOA_DATA_DIR_BYTES_MAX, none, "./data",                    \
+      "Directory holding the log, the snapshots and the node id.")                                 \
+    X(ENUM, "data.durability", data_durability, 0, 0, durability, "always",                        \
+      "When the log is fsynced: always (before each reply), everysec (once a second; a crash "     \
+      "may lose the last second), none (left to the operating system).")                           \
+    X(STRING, "listen.host", listen_host, 0, STOA_CONFIG_HOST_BYTES_MAX, none, "127.0.0.1",        \
+      "Address every front door and peer port listens on.")                                        \
+    X(INT, "listen.resp.port", listen_resp_port, 0, STOA_CONFIG_PORT_MAX, none, "7379",            \
+      "TCP port for RESP (Redis protocol) clients; 0 means pick a free port and log it.")          \
+    X(INT, "listen.http.port", listen_http_port, 0, STOA_CONFIG_PORT_MAX, none, "7380",            \
+      "TCP port for HTTP/JSON (stoa's REST API, Nomad's routes); 0 means pick a free port.")       \
+    X(INT, "listen.grpc.port", listen_grpc_port, 0, STOA_CONFIG_PORT_MAX, none, "7381",            \
+      "TCP port for gRPC (Nomad's services); 0 means pick a free port and log it.")                \
+    X(INT, "listen.peer.port", listen_peer_port, 0, STOA_CONFIG_PORT_MAX, none, "7382",            \
+      "TCP port for replication between peers; 0 means pick a free port and log it.")              \
+    X(INT, "listen.geomys.port", listen_geomys_port, 0, STOA_CONFIG_PORT_MAX, none, "7383",        \
+      "TCP port for Geomys msgpack clients; 0 means pick a free port and log it.")                 \
+    X(INT, "listen.multiverse9.port", listen_multiverse9_port, 0, STOA_CONFIG_PORT_MAX, none,     \
+      "7384", "TCP port for multiverse9 binary clients; 0 means pick a free port and log it.")     \
+    X(INT, "listen.overlay.port", listen_overlay_port, 0, STOA_CONFIG_PORT_MAX, none, "7385",      \
+      "UDP port of the overlay (Kademlia); 0 means pick a free port and log it.")                  \
+    X(ENUM, "log.level", log_level, 0, 0, log_level, "info",                                       \
+      "Lowest level that is logged: debug, info, warn or error.")
+/* clang-format on */
+
+#endif
