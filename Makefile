@@ -7,6 +7,8 @@
 #   make tsan   ThreadSanitizer build + tests  make clean  remove build/
 #   make deps   install the Debian packages the project needs (idempotent)
 
+MAKEFLAGS += --no-print-directory
+
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 CONFIG   ?=
 DATA_DIR ?= ./data
