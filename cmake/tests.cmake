@@ -1,3 +1,17 @@
+# The simulated env (tests/sim/*.c): an in-memory world with a fault-injecting disk, used by
+# unit tests of the layers above os and, later, by the cluster simulator. It sees util only.
+file(GLOB sim_sources CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/sim/*.c)
+# Test code includes it as "sim/<name>.h" through the views/tests directory.
+file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/views/tests)
+file(CREATE_LINK ${CMAKE_SOURCE_DIR}/tests/sim ${CMAKE_BINARY_DIR}/views/tests/sim SYMBOLIC)
+if(sim_sources)
+  add_library(stoa_sim STATIC ${sim_sources})
+  target_include_directories(stoa_sim PRIVATE ${CMAKE_BINARY_DIR}/views/util
+                             ${CMAKE_BINARY_DIR}/views/tests)
+  target_link_libraries(stoa_sim PUBLIC stoa_util)
+  set(STOA_SIM_LIBRARY stoa_sim)
+endif()
+
 # Unit tests: tests/unit/<layer>/test_<module>.c, one cmocka executable each, compiled
 # against the same include view as the layer it tests, registered with ctest.
 foreach(layer IN LISTS STOA_LAYERS)
@@ -6,8 +20,9 @@ foreach(layer IN LISTS STOA_LAYERS)
     get_filename_component(test_name ${test_source} NAME_WE)
     set(target unit_${layer}_${test_name})
     add_executable(${target} ${test_source})
-    target_include_directories(${target} PRIVATE ${CMAKE_BINARY_DIR}/views/${layer})
-    target_link_libraries(${target} PRIVATE stoa_${layer} PkgConfig::CMOCKA)
+    target_include_directories(${target} PRIVATE ${CMAKE_BINARY_DIR}/views/${layer}
+                               ${CMAKE_BINARY_DIR}/views/tests)
+    target_link_libraries(${target} PRIVATE stoa_${layer} ${STOA_SIM_LIBRARY} PkgConfig::CMOCKA)
     add_test(NAME ${layer}/${test_name} COMMAND ${target})
     set_tests_properties(${layer}/${test_name} PROPERTIES TIMEOUT 300 LABELS unit)
   endforeach()
