@@ -127,6 +127,15 @@
  * it closes whatever is left. A second signal exits at once. */
 #define STOA_SHUTDOWN_GRACE_MS 5000
 
+/* ---- engine: commands ---- */
+
+/* Arguments of one write command (MSET k1 v1 k2 v2 ...). 2^20 is the multibulk limit older
+ * Redis versions enforced, far beyond any real batch, and bounds decode work per record. */
+#define STOA_COMMAND_ARGUMENTS_MAX (1024 * 1024)
+/* Bytes of one encoded command. 1 GiB matches Redis's default client-query-buffer-limit, so
+ * anything a Redis client may send in one command can be logged as one record. */
+#define STOA_COMMAND_BYTES_MAX (1024ULL * 1024 * 1024)
+
 /* ---- relationships ---- */
 
 _Static_assert(STOA_LOG_LINE_BYTES_MAX >= 2 * STOA_NODE_ID_BYTES_MAX + 256,
