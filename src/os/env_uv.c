@@ -199,6 +199,7 @@ static const struct stoa_env_ops os_env_ops = {
     .mkdir = stoa_os_env_mkdir,
     .sync_dir = stoa_os_env_sync_dir,
     .list_dir = stoa_os_env_list_dir,
+    .run_in_child = stoa_os_env_run_in_child,
 };
 
 int stoa_os_env_init(struct stoa_os_env *os, uv_loop_t *loop) {

@@ -5,7 +5,8 @@
  * timers and sockets are libuv handles on the given loop, and files are plain synchronous
  * POSIX calls (see docs/decisions/libuv.md for why). Every handle is allocated with
  * stoa_alloc when it is made and freed when its close completes, just before its close
- * callback runs.
+ * callback runs. run_in_child forks; each running child is watched by its own SIGCHLD handle,
+ * counted like any other until the child's on_exit has run.
  *
  * Usage:
  *   struct stoa_os_env os;

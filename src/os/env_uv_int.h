@@ -1,7 +1,7 @@
 /*
  * env_uv_int: what the files of the env_uv module share (env_uv.c: setup, clocks, random,
- * timers, addresses; env_uv_tcp.c; env_uv_udp.c; env_uv_file.c). No other module includes
- * this header.
+ * timers, addresses; env_uv_tcp.c; env_uv_udp.c; env_uv_file.c; env_uv_child.c). No other
+ * module includes this header.
  */
 #ifndef STOA_OS_ENV_UV_INT_H
 #define STOA_OS_ENV_UV_INT_H
@@ -70,5 +70,9 @@ int stoa_os_env_mkdir(struct stoa_env *env, const char *path);
 int stoa_os_env_sync_dir(struct stoa_env *env, const char *path);
 int stoa_os_env_list_dir(struct stoa_env *env, const char *path, stoa_env_dir_entry_fn on_entry,
                          void *context);
+
+/* Background work in forked children (env_uv_child.c). */
+int stoa_os_env_run_in_child(struct stoa_env *env, stoa_env_child_fn work, void *context,
+                             stoa_env_child_exit_fn on_exit, void *exit_context);
 
 #endif

@@ -16,7 +16,8 @@ struct header {
 #define HEADER_MAGIC ((size_t)0x57a0a110c8eadd3cULL)
 #define HEADER_FREED ((size_t)0xdeadf4eed0000000ULL)
 
-_Static_assert(sizeof(struct header) == 16, "header keeps max_align_t alignment");
+_Static_assert(sizeof(struct header) == STOA_ALLOC_HEADER_BYTES,
+               "header keeps max_align_t alignment, and alloc.h says its size");
 
 static _Atomic uint64_t allocation_count;
 static _Atomic uint64_t free_count;

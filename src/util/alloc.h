@@ -18,6 +18,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Bytes the seam adds in front of every block (its size and a check word). Memory
+ * accounting (the engine's footprints) counts them, so a memory limit is closer to what the
+ * process really holds; malloc's own overhead is not counted. */
+#define STOA_ALLOC_HEADER_BYTES 16
+
 void *stoa_alloc(size_t size);
 void *stoa_calloc(size_t count, size_t size);
 /* Like realloc: on failure returns NULL and leaves the old block valid and owned by the

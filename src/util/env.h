@@ -15,6 +15,9 @@
  * Files are synchronous: a call returns when the kernel has answered. fdatasync blocks the
  * loop, which is what group commit wants (one sync per loop iteration, before replies).
  *
+ * Background work that must see a frozen image of memory (writing a snapshot) runs in a
+ * forked child through run_in_child; its end is reported on the loop thread.
+ *
  * Ownership: every const pointer argument is borrowed for the call only, except the data of
  * stream_write, which is borrowed until its write callback runs.
  */
@@ -50,6 +53,12 @@ typedef void (*stoa_env_datagram_fn)(void *context, const struct stoa_address *f
                                      const uint8_t *data, size_t length);
 /* One directory entry name (borrowed). Return nonzero to stop the listing early. */
 typedef int (*stoa_env_dir_entry_fn)(void *context, const char *name);
+/* Work run by run_in_child, in a copy-on-write child process. Returns the child's exit
+ * status, 0..255 (0 = success). */
+typedef int (*stoa_env_child_fn)(void *context);
+/* The end of a child of run_in_child: its exit status (0..255), or STOA_ERR_IO if it was
+ * killed by a signal or its status could not be collected. */
+typedef void (*stoa_env_child_exit_fn)(void *context, int status);
 
 enum stoa_env_open_flags {
     STOA_ENV_OPEN_READ = 1 << 0,
@@ -126,6 +135,23 @@ struct stoa_env_ops {
     /* Lists a directory's entries except "." and "..", in no particular order. */
     int (*list_dir)(struct stoa_env *env, const char *path, stoa_env_dir_entry_fn on_entry,
                     void *context);
+
+    /* Background work (snapshots). Runs work(context) in a child process made by fork(2): it
+     * sees a consistent point-in-time image of this process's memory as of the call, while
+     * the parent carries on and its later changes stay invisible to the child. In the child,
+     * work may use only this env's file ops and stoa_alloc (no timers, sockets or callbacks:
+     * the loop does not run there, and no other thread exists); its return value, 0..255, is
+     * the child's exit status, and the child ends without running atexit handlers or flushing
+     * stdio.
+     * Later, on the loop thread, on_exit(exit_context, status) runs exactly once with that
+     * status, or STOA_ERR_IO if the child died by a signal. Returns 0, or an error (nothing
+     * started, on_exit never called). The env counts the child as a handle until on_exit:
+     * wait for it before the env is torn down.
+     * A simulated env may run work inline, in this process, before returning, and schedule
+     * on_exit for later. So work must treat the memory it did not allocate as read-only and
+     * must free what it allocates, exactly as if it shared the parent's memory. */
+    int (*run_in_child)(struct stoa_env *env, stoa_env_child_fn work, void *context,
+                        stoa_env_child_exit_fn on_exit, void *exit_context);
 };
 
 struct stoa_env {

@@ -35,7 +35,8 @@
     X(CONFIG, -20, "invalid configuration")                                                        \
     X(UNSUPPORTED, -21, "not supported")                                                           \
     X(CANCELED, -22, "canceled")                                                                   \
-    X(BUSY, -23, "busy")
+    X(BUSY, -23, "busy")                                                                           \
+    X(OUT_OF_MEMORY, -24, "out of memory: used memory is over the configured limit")
 
 enum stoa_err {
 #define STOA_ERR_ENUM(name, number, message) STOA_ERR_##name = (number),

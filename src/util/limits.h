@@ -136,6 +136,129 @@
  * anything a Redis client may send in one command can be logged as one record. */
 #define STOA_COMMAND_BYTES_MAX (1024ULL * 1024 * 1024)
 
+/* ---- engine: keyspace ---- */
+
+/* Bytes of one key. Redis allows 512 MB, but real keys are short (Redis's own advice is to
+ * keep them well under 1 KiB); every key is hashed on each access, copied into each log
+ * record and snapshot that names it, and sent in peer frames. 64 KiB is far beyond any key
+ * the seed systems use (ids, paths, ULIDs) and keeps a hostile key from costing more than
+ * one stream read (STOA_STREAM_READ_BYTES_MAX) to hash or compare. */
+#define STOA_KEY_BYTES_MAX (64 * 1024)
+/* Bytes of one value, one deque element or one object's data: Redis's default
+ * proto-max-bulk-len (512 MiB), so anything a Redis client may store, stoa stores. */
+#define STOA_VALUE_BYTES_MAX (512 * 1024 * 1024)
+/* Bytes of a GameObject's id. The id usually is the key, so the same bound. */
+#define STOA_OBJECT_ID_BYTES_MAX STOA_KEY_BYTES_MAX
+/* Elements of one deque: Redis's list length limit (2^32 - 1), so a Redis list fits. The ring
+ * of element pointers then needs at most 2^32 slots (32 GiB), and indexes fit in int64. */
+#define STOA_DEQUE_LENGTH_MAX 0xffffffffULL
+/* The first ring of a deque: 8 pointers (one cache line), so short deques stay small. */
+#define STOA_DEQUE_CAPACITY_MIN 8
+/* Growing bytes (APPEND) doubles the allocation, as Redis's sds does, so n appends copy O(n)
+ * bytes; past 1 MiB it grows by 1 MiB at a time, so a large value wastes at most 1 MiB. */
+#define STOA_BYTES_PREALLOC_MAX (1024 * 1024)
+/* "-9223372036854775808": the longest decimal int64 a counter holds. */
+#define STOA_COUNTER_TEXT_BYTES_MAX 20
+/* Expired keys one stoa_keyspace_expire_step may reclaim: freeing a key costs about a
+ * microsecond, so 4096 keys bound one tick's reclaiming to a few milliseconds. */
+#define STOA_KEYSPACE_EXPIRE_STEP_KEYS_MAX 4096
+/* A scan step visits at most this many empty buckets per key asked for (Redis uses 10), so a
+ * sparse table after mass deletion cannot make one SCAN call walk the whole table. */
+#define STOA_KEYSPACE_SCAN_EMPTY_BUCKETS_PER_KEY 10
+
+/* ---- engine: replies and sessions ---- */
+
+/* A status or error text in a reply. Redis's longest error lines are about 120 bytes; 512
+ * leaves room for a quoted key or argument while keeping replay on the stack. */
+#define STOA_REPLY_TEXT_BYTES_MAX 512
+/* Clients whose last write the session table remembers (for exactly-once retries). Each
+ * session costs about 100 bytes plus its last reply; 65536 sessions is a few MiB. The least
+ * recently active session is dropped first; a dropped client's next write is refused as
+ * "session expired" (never applied twice), and it registers again. */
+#define STOA_SESSIONS_MAX 65536
+/* A recorded reply longer than this is not kept: a retry of that write gets an error
+ * telling the client its reply is gone (the write was applied once). Large replies come
+ * from reads, which are never retried through sessions. */
+#define STOA_SESSION_REPLY_BYTES_MAX 4096
+
+/* ---- engine: apply ---- */
+
+/* Steps one glob match (KEYS, SCAN MATCH) may take, counting each pattern byte looked at.
+ * The matcher backtracks only to the last '*', so a match costs at most pattern length x
+ * key length steps; 2^20 steps is about a millisecond, and a match that would need more
+ * counts as no match (Redis's matcher likewise gives up on pathological patterns), so one
+ * hostile pattern cannot stall the loop for seconds per key. */
+#define STOA_APPLY_GLOB_STEPS_MAX (1 << 20)
+/* A stored string INCRBYFLOAT reads as a number: Redis's MAX_LONG_DOUBLE_CHARS (5 KiB).
+ * Longer text is "not a valid float", and the parse copies at most this much to the stack. */
+#define STOA_APPLY_FLOAT_TEXT_BYTES_MAX (5 * 1024)
+/* INCRBYFLOAT's result in fixed notation with at most 17 significant digits: the smallest
+ * double, 4.9e-324, takes "0." plus 323 zeros plus 17 digits; 1.8e308 takes 309 digits. */
+#define STOA_APPLY_FLOAT_FORMAT_BYTES 384
+/* Keys one SCAN call may be asked for; COUNT above this is clamped, so one call's work and
+ * reply stay bounded (Redis leaves it unbounded; a client asking for more gets more calls). */
+#define STOA_APPLY_SCAN_COUNT_MAX (64 * 1024)
+/* The apply scratch buffer (old values for GET flags, element pointers, KEYS results) may
+ * grow to one command's size; KEYS past this is refused ("use SCAN"). */
+#define STOA_APPLY_SCRATCH_BYTES_MAX STOA_COMMAND_BYTES_MAX
+/* After a command, a scratch buffer larger than this is freed rather than kept, so one huge
+ * command does not pin its memory; smaller ones are reused, so steady traffic allocates
+ * nothing. */
+#define STOA_APPLY_SCRATCH_KEEP_BYTES (64 * 1024)
+
+/* ---- engine: log ---- */
+
+/* Payload bytes of one log record: one encoded command, so the largest command a client may
+ * send (STOA_COMMAND_BYTES_MAX) is one record. The record's length field is 32 bits. */
+#define STOA_WAL_RECORD_BYTES_MAX (1024ULL * 1024 * 1024)
+/* A segment is closed when the next batch would take it past this many bytes. 64 MiB is
+ * etcd's segment size: recovery, replay and truncate_before work a segment at a time, and a
+ * few hundred segments hold a day of heavy writes. A batch larger than this (one huge
+ * record) goes into a segment of its own. */
+#define STOA_WAL_SEGMENT_BYTES_MAX (64ULL * 1024 * 1024)
+/* The smallest segment bound a caller may choose (tests use small segments to roll over
+ * often): one page holds the header and a few records. */
+#define STOA_WAL_SEGMENT_BYTES_MIN 4096
+/* Bytes of records one group commit buffers and writes. At disk speeds of ~1 GB/s, 16 MiB is
+ * ~16 ms of writing, which bounds the latency one flush adds; append returns FULL past it
+ * and the caller flushes. A single larger record is accepted into an empty batch. */
+#define STOA_WAL_BATCH_BYTES_MAX (16ULL * 1024 * 1024)
+/* Segment files one log holds: 65536 x 64 MiB is 4 TiB, far more than one node keeps
+ * between snapshots; more files in the directory means it is not ours. */
+#define STOA_WAL_SEGMENTS_MAX 65536
+/* Recovery and replay read segments in chunks of this size: large enough for sequential
+ * speed, small enough to keep on the heap during start-up. */
+#define STOA_WAL_READ_BYTES (1024 * 1024)
+/* With durability everysec, pending writes are synced at most this often. */
+#define STOA_WAL_EVERYSEC_INTERVAL_MS 1000
+/* An open error names the file (a path) and the offset, with a sentence of explanation. */
+#define STOA_WAL_ERROR_BYTES_MAX (STOA_PATH_BYTES_MAX + 256)
+
+/* ---- engine: snapshot ---- */
+
+/* A snapshot is written in buffered pwrites of this size and read in chunks of this size:
+ * large enough for sequential disk speed and few system calls (a 4 GiB snapshot is 4096
+ * writes), small enough to sit on the heap of a forked child without copying many pages. */
+#define STOA_SNAPSHOT_IO_BYTES (1024 * 1024)
+/* Bytes of one record's key: the keyspace's own bound, so every stored key can be saved and a
+ * damaged length is caught before anything is allocated for it. */
+#define STOA_SNAPSHOT_KEY_BYTES_MAX STOA_KEY_BYTES_MAX
+/* Bytes of one record's serialized value. Loading holds one whole record in memory, so this
+ * bounds that buffer. 4 GiB is eight of the largest values with room for an object's fields;
+ * a deque serialized larger than this must be split over several records by the value
+ * module (the record type is its to choose). */
+#define STOA_SNAPSHOT_VALUE_BYTES_MAX (4ULL * 1024 * 1024 * 1024)
+/* Snapshots kept after a new one is installed: the newest, and one fallback in case the
+ * newest turns out damaged when it is loaded. The log must reach back to the oldest kept. */
+#define STOA_SNAPSHOT_KEEP_COUNT 2
+/* Snapshot files a load tries, newest first, before it gives up. Normally only
+ * STOA_SNAPSHOT_KEEP_COUNT exist; more are left only when removing old ones failed. */
+#define STOA_SNAPSHOT_CANDIDATES_MAX 8
+/* Old files retention removes per directory listing, and listings per retention: 64 x 16
+ * files cleans up after a thousand failed or crashed snapshots, and bounds the work. */
+#define STOA_SNAPSHOT_REMOVE_BATCH 64
+#define STOA_SNAPSHOT_REMOVE_ROUNDS_MAX 16
+
 /* ---- relationships ---- */
 
 _Static_assert(STOA_LOG_LINE_BYTES_MAX >= 2 * STOA_NODE_ID_BYTES_MAX + 256,
@@ -157,5 +280,34 @@ _Static_assert((STOA_MAP_BUCKETS_MIN & (STOA_MAP_BUCKETS_MIN - 1)) == 0,
 _Static_assert(STOA_MAP_SHRINK_RATIO > 2, "a map does not shrink right after it grew");
 _Static_assert(STOA_HEAP_CAPACITY_MIN <= STOA_HEAP_CAPACITY_MAX, "a heap can start");
 _Static_assert(STOA_ULID_BYTES == 6 + STOA_ULID_RANDOM_BYTES, "48-bit time, 80-bit random");
+_Static_assert(STOA_KEY_BYTES_MAX + STOA_VALUE_BYTES_MAX < STOA_COMMAND_BYTES_MAX,
+               "a SET of the largest key and value fits in one command");
+_Static_assert(STOA_VALUE_BYTES_MAX < 0xffffffffULL - STOA_BYTES_PREALLOC_MAX,
+               "value lengths and capacities fit in 32 bits");
+_Static_assert(STOA_KEY_BYTES_MAX <= STOA_VALUE_BYTES_MAX, "a key fits in a value (KEYS, SCAN)");
+_Static_assert((STOA_DEQUE_CAPACITY_MIN & (STOA_DEQUE_CAPACITY_MIN - 1)) == 0,
+               "deque rings are powers of two");
+
+_Static_assert(STOA_APPLY_FLOAT_FORMAT_BYTES >= 2 + 323 + 17 + 2,
+               "the smallest double fits in fixed notation");
+_Static_assert(STOA_APPLY_SCRATCH_BYTES_MAX >= STOA_VALUE_BYTES_MAX,
+               "the scratch buffer holds a copy of the largest value");
+
+_Static_assert(STOA_WAL_RECORD_BYTES_MAX >= STOA_COMMAND_BYTES_MAX,
+               "every command fits in one log record");
+_Static_assert(STOA_WAL_RECORD_BYTES_MAX < 0xffffffffULL - 64,
+               "a record's length fits its 32-bit field");
+_Static_assert(STOA_WAL_SEGMENT_BYTES_MIN <= STOA_WAL_SEGMENT_BYTES_MAX,
+               "a log segment bound can be chosen");
+_Static_assert(STOA_WAL_BATCH_BYTES_MAX <= STOA_WAL_SEGMENT_BYTES_MAX,
+               "a full batch of small records fits in one segment");
+
+_Static_assert(STOA_SNAPSHOT_KEEP_COUNT >= 2, "a damaged newest snapshot has a fallback");
+_Static_assert(STOA_SNAPSHOT_CANDIDATES_MAX >= STOA_SNAPSHOT_KEEP_COUNT,
+               "a load tries every kept snapshot");
+_Static_assert(STOA_SNAPSHOT_VALUE_BYTES_MAX >=
+                   STOA_VALUE_BYTES_MAX + STOA_OBJECT_ID_BYTES_MAX + 64,
+               "every bytes value and object fits in one snapshot record");
+_Static_assert(STOA_SNAPSHOT_IO_BYTES >= 256, "a snapshot header and trailer fit in one chunk");
 
 #endif

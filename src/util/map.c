@@ -303,6 +303,64 @@ void stoa_map_check(const struct stoa_map *map) {
     check_table(map, &map->tables[1], 0);
 }
 
+size_t stoa_map_entry_bytes(void) {
+    return sizeof(struct stoa_map_entry);
+}
+
+static uint64_t reverse_bits(uint64_t bits) {
+    uint64_t reversed = 0;
+    for (size_t i = 0; i < 64; i++) {
+        reversed = (reversed << 1) | (bits & 1);
+        bits >>= 1;
+    }
+    return reversed;
+}
+
+/* Advances cursor in reversed bit order over the bits of mask: the high bits of the bucket
+ * index count first, so buckets that split when a table doubles are visited together. */
+static uint64_t next_cursor(uint64_t cursor, uint64_t mask) {
+    cursor |= ~mask;
+    return reverse_bits(reverse_bits(cursor) + 1);
+}
+
+static void scan_bucket(const struct stoa_map_table *table, uint64_t cursor, stoa_map_scan_fn fn,
+                        void *context) {
+    const struct stoa_map_entry *entry = table->buckets[cursor & (table->bucket_count - 1)];
+    while (entry != NULL) {
+        const struct stoa_map_entry *next = entry->next;
+        fn(context, entry->key, entry->key_length, entry->value);
+        entry = next;
+    }
+}
+
+uint64_t stoa_map_scan(const struct stoa_map *map, uint64_t cursor, stoa_map_scan_fn fn,
+                       void *context) {
+    STOA_ASSERT(map != NULL && fn != NULL);
+    const struct stoa_map_table *small = &map->tables[0];
+    if (small->buckets == NULL) {
+        return 0;
+    }
+    if (!resizing(map)) {
+        scan_bucket(small, cursor, fn, context);
+        return next_cursor(cursor, small->bucket_count - 1);
+    }
+    /* Visit the small table's bucket, then every bucket of the large table that its
+     * entries would move to: those whose low bits equal the small bucket's index. */
+    const struct stoa_map_table *large = &map->tables[1];
+    if (small->bucket_count > large->bucket_count) {
+        small = &map->tables[1];
+        large = &map->tables[0];
+    }
+    uint64_t small_mask = small->bucket_count - 1;
+    uint64_t large_mask = large->bucket_count - 1;
+    scan_bucket(small, cursor, fn, context);
+    do {
+        scan_bucket(large, cursor, fn, context);
+        cursor = next_cursor(cursor, large_mask);
+    } while ((cursor & (small_mask ^ large_mask)) != 0);
+    return cursor;
+}
+
 void stoa_map_cursor_init(struct stoa_map_cursor *cursor, const struct stoa_map *map) {
     STOA_ASSERT(cursor != NULL && map != NULL);
     *cursor = (struct stoa_map_cursor){.map = map, .modification_count = map->modification_count};

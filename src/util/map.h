@@ -84,6 +84,23 @@ bool stoa_map_is_resizing(const struct stoa_map *map);
  * buckets empty). O(n): for tests and debug checks. */
 void stoa_map_check(const struct stoa_map *map);
 
+/* Called by stoa_map_scan for each entry it visits (key and value borrowed). It must not
+ * modify the map. */
+typedef void (*stoa_map_scan_fn)(void *context, const uint8_t *key, size_t key_length, void *value);
+
+/* One step of a scan that may span modifications of the map, as Redis's SCAN: start with
+ * cursor 0 and pass each returned cursor to the next call, until one returns 0. Each step
+ * visits one bucket (and, during a resize, the buckets of the larger table it maps to) and
+ * calls fn for its entries. The cursor counts in reversed bit order, so an entry present for
+ * the whole scan is visited at least once even when the map grows or shrinks between steps;
+ * it may be visited more than once when the map shrinks or is resizing. Never allocates. */
+uint64_t stoa_map_scan(const struct stoa_map *map, uint64_t cursor, stoa_map_scan_fn fn,
+                       void *context);
+
+/* Bytes of the block the map allocates per entry (without the allocation header): for
+ * memory accounting by the map's users. */
+size_t stoa_map_entry_bytes(void);
+
 void stoa_map_cursor_init(struct stoa_map_cursor *cursor, const struct stoa_map *map);
 
 /* Returns true and sets *key, *key_length and *value (borrowed: the caller's own key and

@@ -390,6 +390,83 @@ static void test_seed_changes_order(void **state) {
     stoa_map_free(&maps[1]);
 }
 
+/* Counts, per key, how often a scan returned it. */
+static uint32_t scan_times[KEY_COUNT];
+
+static void count_scanned(void *context, const uint8_t *key, size_t key_length, void *value) {
+    (void)context;
+    (void)value;
+    size_t copy = (size_t)(key - &key_bytes[0][0][0]) / (KEY_COUNT * KEY_BYTES_MAX);
+    size_t k = (size_t)(key - key_bytes[copy][0]) / KEY_BYTES_MAX;
+    assert_true(copy < 2 && k < KEY_COUNT);
+    assert_int_equal(key_length, key_lengths[k]);
+    scan_times[k]++;
+}
+
+/* Scans the whole map with no modification in between; returns the number of steps. */
+static size_t scan_all(const struct stoa_map *map) {
+    memset(scan_times, 0, sizeof(scan_times));
+    size_t steps = 0;
+    uint64_t cursor = 0;
+    do {
+        cursor = stoa_map_scan(map, cursor, count_scanned, NULL);
+        steps++;
+    } while (cursor != 0);
+    return steps;
+}
+
+/* A scan of a map that does not change returns each entry exactly once, also in the middle of
+ * a resize; a scan across many grows and shrinks returns every entry that was there the
+ * whole time at least once; an empty map's scan ends at once. */
+static void test_scan(void **state) {
+    (void)state;
+    model_reset();
+    struct stoa_map map;
+    stoa_map_init(&map, 17);
+    assert_int_equal(stoa_map_scan(&map, 0, count_scanned, NULL), 0);
+    for (size_t k = 0; k < 1000; k++) {
+        assert_int_equal(model_put(&map, k, 0), STOA_OK);
+    }
+    size_t resizing_scans = 0;
+    for (size_t k = 1000; k < 3000; k++) {
+        assert_int_equal(model_put(&map, k, 0), STOA_OK);
+        if (k % 97 == 0 || stoa_map_is_resizing(&map)) {
+            resizing_scans += stoa_map_is_resizing(&map) ? 1 : 0;
+            (void)scan_all(&map);
+            for (size_t i = 0; i <= k; i++) {
+                assert_int_equal(scan_times[i], 1);
+            }
+        }
+    }
+    assert_true(resizing_scans > 10);
+    /* Keys 0..999 stay; 1000..2999 are removed, then 3000..9999 added, then removed, while
+     * the scan runs one step per modification. */
+    memset(scan_times, 0, sizeof(scan_times));
+    uint64_t cursor = 0;
+    size_t k = 1000;
+    size_t steps = 0;
+    do {
+        cursor = stoa_map_scan(&map, cursor, count_scanned, NULL);
+        steps++;
+        for (size_t i = 0; i < 40; i++, k++) {
+            if (k < 3000) {
+                model_remove(&map, k);
+            } else if (k < 10000) {
+                assert_int_equal(model_put(&map, k, 1), STOA_OK);
+            } else if (k < 17000) {
+                model_remove(&map, k - 7000);
+            }
+        }
+    } while (cursor != 0);
+    print_message("scan across resizes: %zu steps\n", steps);
+    assert_true(k > 3000);
+    for (size_t i = 0; i < 1000; i++) {
+        assert_true(scan_times[i] >= 1);
+    }
+    check_all(&map);
+    stoa_map_free(&map);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_against_model),
@@ -400,6 +477,7 @@ int main(void) {
         cmocka_unit_test(test_first_table_allocation_fails),
         cmocka_unit_test(test_binary_keys),
         cmocka_unit_test(test_seed_changes_order),
+        cmocka_unit_test(test_scan),
     };
     return cmocka_run_group_tests(tests, setup_keys, NULL);
 }
