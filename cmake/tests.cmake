@@ -45,5 +45,11 @@ foreach(test_source IN LISTS integration_tests)
   get_filename_component(test_name ${test_source} NAME_WE)
   add_test(NAME integration/${test_name} COMMAND ${PYTHON} ${test_source})
   set_tests_properties(integration/${test_name} PROPERTIES
-    LABELS integration TIMEOUT 300 ENVIRONMENT "STOA_BIN=$<TARGET_FILE:stoa>")
+    LABELS integration TIMEOUT 300
+    ENVIRONMENT "STOA_BIN=$<TARGET_FILE:stoa>;STOA_ENGINE_TOOL=$<TARGET_FILE:stoa-engine-tool>")
 endforeach()
+
+# Tools that drive the engine in a real process: the kill -9 test and bench/engine.sh.
+add_executable(stoa-engine-tool ${CMAKE_SOURCE_DIR}/tests/tools/engine_tool.c)
+target_include_directories(stoa-engine-tool PRIVATE ${CMAKE_BINARY_DIR}/views/bin)
+target_link_libraries(stoa-engine-tool PRIVATE stoa_engine stoa_os stoa_util)

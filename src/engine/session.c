@@ -136,3 +136,49 @@ size_t stoa_session_count(const struct stoa_session_table *table) {
     STOA_ASSERT(table != NULL);
     return stoa_map_count(&table->sessions);
 }
+
+void stoa_session_table_visit(const struct stoa_session_table *table, stoa_session_visit_fn fn,
+                              void *context) {
+    STOA_ASSERT(table != NULL && fn != NULL);
+    struct stoa_map_cursor cursor;
+    stoa_map_cursor_init(&cursor, &table->sessions);
+    const uint8_t *key = NULL;
+    size_t key_length = 0;
+    void *value = NULL;
+    while (stoa_map_cursor_next(&cursor, &key, &key_length, &value)) {
+        const struct session *session = value;
+        uint64_t client_id = 0;
+        for (int i = 0; i < 8; i++) {
+            client_id |= (uint64_t)session->key[i] << (8 * i);
+        }
+        fn(context, client_id, session->sequence, (uint64_t)session->activity.priority,
+           session->reply, session->reply_length);
+    }
+}
+
+int stoa_session_restore(struct stoa_session_table *table, uint64_t client_id, uint64_t sequence,
+                         uint64_t activity_index, const uint8_t *reply, size_t reply_length) {
+    STOA_ASSERT(table != NULL && (reply != NULL || reply_length == 0));
+    if (client_id == 0 || reply_length > STOA_SESSION_REPLY_BYTES_MAX ||
+        activity_index > INT64_MAX || stoa_session_count(table) >= table->count_max) {
+        return STOA_ERR_MALFORMED;
+    }
+    uint8_t *copy = NULL;
+    if (reply_length > 0) {
+        copy = stoa_alloc(reply_length);
+        if (copy == NULL) {
+            return STOA_ERR_NOMEM;
+        }
+        memcpy(copy, reply, reply_length);
+    }
+    int result = stoa_session_register(table, client_id, activity_index);
+    if (result != STOA_OK) {
+        stoa_free(copy);
+        return result;
+    }
+    struct session *session = find(table, client_id);
+    session->sequence = sequence;
+    session->reply = copy;
+    session->reply_length = reply_length;
+    return STOA_OK;
+}

@@ -66,4 +66,21 @@ int stoa_session_record(struct stoa_session_table *table, uint64_t client_id, ui
 
 size_t stoa_session_count(const struct stoa_session_table *table);
 
+/* ---- for snapshots ---- */
+
+/* One session as a snapshot holds it; reply borrowed for the call. */
+typedef void (*stoa_session_visit_fn)(void *context, uint64_t client_id, uint64_t sequence,
+                                      uint64_t activity_index, const uint8_t *reply,
+                                      size_t reply_length);
+
+/* Calls fn for every session, in no particular order. fn must not change the table. */
+void stoa_session_table_visit(const struct stoa_session_table *table, stoa_session_visit_fn fn,
+                              void *context);
+
+/* Puts back one session read from a snapshot. Returns 0, STOA_ERR_EXISTS for a client id
+ * already present, STOA_ERR_MALFORMED for client id 0, a reply over the bound or a full table
+ * (a snapshot never holds more than the bound), or STOA_ERR_NOMEM (table unchanged). */
+int stoa_session_restore(struct stoa_session_table *table, uint64_t client_id, uint64_t sequence,
+                         uint64_t activity_index, const uint8_t *reply, size_t reply_length);
+
 #endif

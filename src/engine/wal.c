@@ -1028,6 +1028,15 @@ int stoa_wal_tick(struct stoa_wal *wal) {
     return STOA_OK;
 }
 
+int stoa_wal_sync(struct stoa_wal *wal) {
+    STOA_ASSERT(wal != NULL);
+    int status = stoa_wal_flush(wal);
+    if (status == STOA_OK && wal->unsynced) {
+        status = sync_active(wal);
+    }
+    return status;
+}
+
 /* ---- replay ---- */
 
 static int replay_corrupt(struct stoa_wal *wal, const char *path, uint64_t offset,

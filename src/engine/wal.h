@@ -127,6 +127,11 @@ int stoa_wal_flush(struct stoa_wal *wal);
 /* For everysec: syncs written data if the interval is up. Call it from a timer at least once
  * a second. Returns 0 or the failure (the log is failed from then on). Does nothing under
  * always. */
+/* Flushes, then syncs whatever is not yet durable whatever the policy: afterwards
+ * stoa_wal_durable_index is the last index. For everysec logs before a snapshot, so a
+ * snapshot is never ahead of the durable log. Errors as stoa_wal_flush. */
+int stoa_wal_sync(struct stoa_wal *wal);
+
 int stoa_wal_tick(struct stoa_wal *wal);
 
 /* Calls on_record for each record from from_index to the last appended one (flushed or

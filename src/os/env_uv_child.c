@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -58,8 +59,16 @@ static void reset_caught_signals(void) {
 
 /* The child's whole life. It never returns into the caller, libuv or atexit handlers:
  * _exit leaves without flushing the parent's stdio buffers or touching the loop. */
-static _Noreturn void run_child(stoa_env_child_fn work, void *context, const sigset_t *mask) {
+static _Noreturn void run_child(stoa_env_child_fn work, void *context, const sigset_t *mask,
+                                pid_t parent) {
     reset_caught_signals();
+    /* A child must not outlive its parent: an orphaned snapshot writer would go on changing
+     * the data directory under the next process that opens it. The kernel kills the child
+     * when the parent dies; the getppid check closes the race with a parent that died
+     * before the request was made. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) {
+        _exit(STOA_OS_CHILD_ORPHANED_STATUS);
+    }
     (void)pthread_sigmask(SIG_SETMASK, mask, NULL);
     int status = work(context);
     /* An out-of-range status is a bug in work; the assertion aborts the child, which the
@@ -143,9 +152,10 @@ int stoa_os_env_run_in_child(struct stoa_env *env, stoa_env_child_fn work, void 
     sigset_t previous;
     sigfillset(&all);
     (void)pthread_sigmask(SIG_SETMASK, &all, &previous);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {
-        run_child(work, context, &previous);
+        run_child(work, context, &previous, parent);
     }
     int fork_errno = errno;
     (void)pthread_sigmask(SIG_SETMASK, &previous, NULL);

@@ -120,6 +120,9 @@
 /* Entries a directory listing visits. stoa's own directories hold a few files per log
  * segment and snapshot; a directory past this is not ours, and listing it fails. */
 #define STOA_OS_DIR_ENTRIES_MAX (1024 * 1024)
+/* The exit status of a background child that found its parent gone before it began: a
+ * status no work function returns (they return 0 or a negated err.h code, all below 64). */
+#define STOA_OS_CHILD_ORPHANED_STATUS 125
 
 /* ---- shutdown ---- */
 
@@ -258,6 +261,16 @@
  * files cleans up after a thousand failed or crashed snapshots, and bounds the work. */
 #define STOA_SNAPSHOT_REMOVE_BATCH 64
 #define STOA_SNAPSHOT_REMOVE_ROUNDS_MAX 16
+
+/* ---- engine ---- */
+
+/* The engine's open error: a path and an offset, with room to spare. */
+#define STOA_ENGINE_ERROR_BYTES_MAX (STOA_WAL_ERROR_BYTES_MAX + 256)
+/* Snapshot records of sessions carry this type byte; value types are small numbers, so the
+ * high bit keeps them apart forever. */
+#define STOA_ENGINE_SNAPSHOT_SESSION_TYPE 0x80
+/* Default log growth between automatic snapshots: 64 MiB of log replays in about a second. */
+#define STOA_ENGINE_SNAPSHOT_LOG_BYTES_DEFAULT (64ULL * 1024 * 1024)
 
 /* ---- relationships ---- */
 
