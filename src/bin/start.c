@@ -18,6 +18,7 @@
 #include "os/os.h"
 #include "util/alloc.h"
 #include "util/assert.h"
+#include "engine/engine.h"
 #include "util/config.h"
 #include "util/env.h"
 #include "util/err.h"
@@ -45,8 +46,15 @@ struct node {
     struct stoa_env *env;
     struct stoa_os_signals signals;
     struct stoa_os_dir_lock lock;
+    struct stoa_engine *engine;
+    struct stoa_env_timer *tick_timer;
     bool stopping;
 };
+
+/* The engine's periodic work (expiry, everysec sync, snapshot trigger) runs this often; at
+ * most EXPIRE_PER_TICK expired keys are reclaimed per tick. */
+#define TICK_MS 100
+#define EXPIRE_PER_TICK 1000
 
 static int usage_error(const char *message, const char *argument) {
     fprintf(stderr, "stoa start: %s%s%s\n", message, argument != NULL ? " " : "",
@@ -250,6 +258,7 @@ static void on_signal(void *context, int signal_number) {
     /* Closing the last handle lets uv_run return. Later milestones close the front doors
      * and flush the engine here first. */
     stoa_os_signals_close(&node->signals, NULL, NULL);
+    node->env->ops->timer_close(node->tick_timer, NULL, NULL);
 }
 
 /* Writes a key's value as text; every key named here exists and fits (asserted). */
@@ -266,6 +275,8 @@ static void log_started(struct node *node) {
     char retrieval_mode[16];
     char durability[16];
     char type[16];
+    struct stoa_engine_stats stats;
+    stoa_engine_stats(node->engine, &stats);
     STOA_LOG_INFO(
         &node->log, "bin", "started", STOA_FIELD_STR("version", STOA_VERSION),
         STOA_FIELD_INT("pid", getpid()),
@@ -279,7 +290,77 @@ static void log_started(struct node *node) {
                                                     retrieval_mode, sizeof(retrieval_mode))),
         STOA_FIELD_INT("max_peers", config->node_max_peers),
         STOA_FIELD_INT("replication_factor", config->node_storage_replication_factor),
+        STOA_FIELD_UINT("keys", stoa_keyspace_count(stoa_engine_keyspace(node->engine))),
+        STOA_FIELD_UINT("applied_index", stats.applied_index),
         STOA_FIELD_STR("listening", "none yet: the front doors arrive in later milestones"));
+}
+
+static enum stoa_engine_durability durability_of(enum stoa_config_durability durability) {
+    switch (durability) {
+    case STOA_CONFIG_DURABILITY_ALWAYS:
+        return STOA_ENGINE_DURABILITY_ALWAYS;
+    case STOA_CONFIG_DURABILITY_EVERYSEC:
+        return STOA_ENGINE_DURABILITY_EVERYSEC;
+    case STOA_CONFIG_DURABILITY_NONE:
+        return STOA_ENGINE_DURABILITY_NONE;
+    }
+    STOA_UNREACHABLE();
+}
+
+static int open_engine(struct node *node) {
+    const struct stoa_config *config = &node->config;
+    struct stoa_engine_options options = {
+        .data_dir = config->data_dir,
+        .durability = durability_of(config->data_durability),
+        .memory_bytes_max = (size_t)config->data_memory_limit,
+        .eviction = config->data_eviction == STOA_CONFIG_EVICTION_VOLATILE_TTL
+                        ? STOA_KEYSPACE_EVICT_VOLATILE_TTL
+                        : STOA_KEYSPACE_EVICT_NONE,
+        .snapshot_log_bytes = (uint64_t)config->data_snapshot_log_bytes,
+        .truncate_corrupt = config->data_truncate_corrupt_log,
+        .log = &node->log};
+    struct stoa_engine_error error;
+    int result = stoa_engine_open(node->env, &options, &node->engine, &error);
+    if (result != STOA_OK) {
+        STOA_LOG_ERROR(&node->log, "bin", "cannot open the engine",
+                       STOA_FIELD_STR("detail", error.message), STOA_FIELD_ERR(result));
+        return STOA_BIN_EXIT_FAILURE;
+    }
+    return STOA_BIN_EXIT_OK;
+}
+
+static void on_tick(void *context) {
+    struct node *node = context;
+    (void)stoa_engine_tick(node->engine, stoa_env_real_ms(node->env), EXPIRE_PER_TICK);
+}
+
+/* Runs the loop with the engine open until a signal stops it, then closes the engine. */
+static int serve(struct node *node) {
+    int status = open_engine(node);
+    if (status != STOA_BIN_EXIT_OK) {
+        return status;
+    }
+    int result = node->env->ops->timer_create(node->env, on_tick, node, &node->tick_timer);
+    if (result == STOA_OK) {
+        node->env->ops->timer_start(node->tick_timer, TICK_MS, TICK_MS);
+        result = stoa_os_signals_start(&node->signals, &node->loop, on_signal, node);
+        if (result != STOA_OK) {
+            node->env->ops->timer_close(node->tick_timer, NULL, NULL);
+        }
+    }
+    if (result == STOA_OK) {
+        log_started(node);
+    } else {
+        STOA_LOG_ERROR(&node->log, "bin", "cannot start the node", STOA_FIELD_ERR(result));
+        status = STOA_BIN_EXIT_FAILURE;
+    }
+    /* Returns once every handle is closed, a background snapshot included. */
+    uv_run(&node->loop, UV_RUN_DEFAULT);
+    stoa_engine_close(node->engine);
+    if (status == STOA_BIN_EXIT_OK) {
+        STOA_LOG_INFO(&node->log, "bin", "stopped");
+    }
+    return status;
 }
 
 static int run_node(struct node *node) {
@@ -295,15 +376,7 @@ static int run_node(struct node *node) {
         node->env = stoa_os_env_get(&node->os_env);
         status = open_data_dir(node);
         if (status == STOA_BIN_EXIT_OK) {
-            result = stoa_os_signals_start(&node->signals, &node->loop, on_signal, node);
-            if (result == STOA_OK) {
-                log_started(node);
-                uv_run(&node->loop, UV_RUN_DEFAULT);
-                STOA_LOG_INFO(&node->log, "bin", "stopped");
-            } else {
-                STOA_LOG_ERROR(&node->log, "bin", "cannot watch signals", STOA_FIELD_ERR(result));
-                status = STOA_BIN_EXIT_FAILURE;
-            }
+            status = serve(node);
             stoa_os_dir_lock_release(&node->lock);
         }
         stoa_os_env_deinit(&node->os_env);

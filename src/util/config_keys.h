@@ -44,6 +44,9 @@
     X(STOA_CONFIG_DURABILITY_ALWAYS, "always")                                                     \
     X(STOA_CONFIG_DURABILITY_EVERYSEC, "everysec")                                                 \
     X(STOA_CONFIG_DURABILITY_NONE, "none")
+#define STOA_CONFIG_WORDS_eviction(X)                                                              \
+    X(STOA_CONFIG_EVICTION_NONE, "noeviction")                                                     \
+    X(STOA_CONFIG_EVICTION_VOLATILE_TTL, "volatile-ttl")
 #define STOA_CONFIG_WORDS_log_level(X)                                                             \
     X(STOA_CONFIG_LOG_LEVEL_DEBUG, "debug")                                                        \
     X(STOA_CONFIG_LOG_LEVEL_INFO, "info")                                                          \
@@ -56,6 +59,7 @@
     X(storage_mode)                                                                                \
     X(retrieval_mode)                                                                              \
     X(durability)                                                                                  \
+    X(eviction)                                                                                    \
     X(log_level)
 
 /* clang-format off */
@@ -135,7 +139,20 @@
       "Directory holding the log, the snapshots and the node id.")                                 \
     X(ENUM, "data.durability", data_durability, 0, 0, durability, "always",                        \
       "When the log is fsynced: always (before each reply), everysec (once a second; a crash "     \
-      "may lose the last second), none (left to the operating system).")                           \
+      "may lose the last second), none (no log at all: memory only, snapshots still load).")       \
+    X(INT, "data.memoryLimit", data_memory_limit, 0, STOA_CONFIG_MEMORY_LIMIT_MAX, none, "0",      \
+      "Bytes of keys and values the node may hold (as the engine accounts them); a write past "    \
+      "it is refused with an OOM error. 0 means no limit.")                                        \
+    X(ENUM, "data.eviction", data_eviction, 0, 0, eviction, "noeviction",                          \
+      "At the memory limit: noeviction refuses the write; volatile-ttl first evicts the keys "     \
+      "with the nearest expiry.")                                                                  \
+    X(INT, "data.snapshotLogBytes", data_snapshot_log_bytes, 0, STOA_CONFIG_MEMORY_LIMIT_MAX,    \
+      none, "67108864",                                                                            \
+      "Take a background snapshot when the log has grown this many bytes since the last one; "     \
+      "0 means only when asked.")                                                                  \
+    X(BOOL, "data.truncateCorruptLog", data_truncate_corrupt_log, 0, 0, none, "false",             \
+      "At start, cut the log at a damaged record (keeping a copy of the segment) instead of "      \
+      "refusing to start. Records after the damage are lost.")                                     \
     X(STRING, "listen.host", listen_host, 0, STOA_CONFIG_HOST_BYTES_MAX, none, "127.0.0.1",        \
       "Address every front door and peer port listens on.")                                        \
     X(INT, "listen.resp.port", listen_resp_port, 0, STOA_CONFIG_PORT_MAX, none, "7379",            \

@@ -87,6 +87,9 @@
 #define STOA_CONFIG_DURATION_MS_MIN 1
 /* Highest TCP or UDP port number (ports are 16 bits); 0 means "pick a free one". */
 #define STOA_CONFIG_PORT_MAX 65535
+/* Byte counts in config (memory limit, snapshot trigger): 1 PiB is beyond any machine and
+ * small enough that sums of byte counts never overflow. */
+#define STOA_CONFIG_MEMORY_LIMIT_MAX (1LL << 50)
 
 /* ---- files and paths ---- */
 

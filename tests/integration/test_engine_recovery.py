@@ -2,7 +2,9 @@
 """Shows that no acknowledged write is lost when the process is killed with SIGKILL in the
 middle of a stream of writes (and of background snapshots), and that no partial record is
 ever visible: each round starts a writer that acknowledges writes only after their group
-commit, kills it at a random point, and checks the data directory with a fresh process."""
+commit, kills it at a random point, and checks the data directory with a fresh process.
+Also shows that `stoa start` refuses a log damaged before its tail, naming the file and the
+offset, and that --data.truncateCorruptLog=true starts it, keeping a copy of the segment."""
 import os
 import random
 import signal
@@ -11,7 +13,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Failure, TempDir, main  # noqa: E402
+from harness import Failure, Node, TempDir, main  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 TOOL = os.environ.get("STOA_ENGINE_TOOL",
@@ -76,5 +78,39 @@ def test_kill9_keeps_acknowledged_writes():
             raise Failure("no snapshot was taken during the rounds: the test missed a path")
 
 
+def test_damaged_log_stops_start():
+    with TempDir() as tmp:
+        data = os.path.join(tmp, "data")
+        subprocess.run([TOOL, "write", data, "300"], capture_output=True, check=True, timeout=60)
+        # A snapshot may cover the first segment; damage the newest segment, mid-way.
+        log_dir = os.path.join(data, "log")
+        segment = os.path.join(log_dir, sorted(os.listdir(log_dir))[-1])
+        size = os.path.getsize(segment)
+        with open(segment, "r+b") as f:
+            f.seek(size // 3)
+            byte = f.read(1)
+            f.seek(size // 3)
+            f.write(bytes([byte[0] ^ 0x40]))
+        node = Node([f"--data-dir={data}"])
+        try:
+            if node.wait_exit() != 1:
+                raise Failure(f"start with a damaged log did not fail\n{node.output()}")
+            line = node.find("cannot open the engine")
+            if line is None or segment not in line["detail"] or "byte" not in line["detail"]:
+                raise Failure(f"the error does not name the file and offset\n{node.output()}")
+        finally:
+            node.kill()
+        node = Node([f"--data-dir={data}", "--data.truncateCorruptLog=true"])
+        try:
+            node.wait_log("started")
+            node.signal(signal.SIGINT)
+            if node.wait_exit() != 0:
+                raise Failure(node.output())
+        finally:
+            node.kill()
+        if not any(".corrupt-" in name for name in os.listdir(log_dir)):
+            raise Failure(f"no copy of the damaged segment kept: {os.listdir(log_dir)}")
+
+
 if __name__ == "__main__":
-    sys.exit(main([test_kill9_keeps_acknowledged_writes]))
+    sys.exit(main([test_kill9_keeps_acknowledged_writes, test_damaged_log_stops_start]))
