@@ -6,6 +6,7 @@
 #   make build  Release build only          make debug  Debug build only
 #   make tsan   ThreadSanitizer build + tests  make clean  remove build/
 #   make deps   install the Debian packages the project needs (idempotent)
+#   make bench-engine  the engine's benchmarks beside Redis (docs/performance.md)
 
 MAKEFLAGS += --no-print-directory
 
@@ -20,7 +21,7 @@ DEBUG_DIR   := build/debug
 ASAN_DIR    := build/asan
 TSAN_DIR    := build/tsan
 
-.PHONY: all run test build debug asan tsan clean deps check-deps style
+.PHONY: all run test build debug asan tsan clean deps check-deps style bench-engine
 
 all: build
 
@@ -63,6 +64,11 @@ tsan: check-deps
 
 style:
 	@/usr/bin/python3 scripts/style_check.py
+
+# Benchmarks (not part of make test): the engine's figures beside Redis's, medians of 3.
+bench-engine: build
+	@scripts/deps.sh bench --check 2>/dev/null || scripts/deps.sh bench
+	@bench/engine.sh 3
 
 clean:
 	rm -rf build

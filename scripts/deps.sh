@@ -2,6 +2,8 @@
 # Installs the Debian packages stoa builds and tests with, idempotently.
 #   scripts/deps.sh          install what is missing (apt-get, as root or through sudo)
 #   scripts/deps.sh --check  exit 1 if anything is missing, installing nothing
+#   scripts/deps.sh bench [--check]  the same for the benchmarks' extra packages (the
+#                            reference servers they compare against), not needed to build or test
 # The list below is the single place where the project's system dependencies are named;
 # docs/decisions/ says why each one was chosen.
 set -euo pipefail
@@ -16,6 +18,15 @@ packages=(
   python3                     # the style check and integration tests (Debian's interpreter)
   procps                      # pgrep/ps for the integration tests
 )
+
+bench_packages=(
+  redis-server redis-tools    # the reference for bench/: Redis 7 and redis-cli, redis-benchmark
+)
+
+if [ "${1:-}" = "bench" ]; then
+  packages=("${bench_packages[@]}")
+  shift
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -177,6 +177,7 @@ int stoa_session_restore(struct stoa_session_table *table, uint64_t client_id, u
         return result;
     }
     struct session *session = find(table, client_id);
+    STOA_ASSERT(session != NULL);
     session->sequence = sequence;
     session->reply = copy;
     session->reply_length = reply_length;
