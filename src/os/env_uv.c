@@ -121,6 +121,70 @@ static void env_timer_close(struct stoa_env_timer *timer, stoa_env_close_fn on_c
     uv_close((uv_handle_t *)&timer->handle, on_timer_closed);
 }
 
+/* ---- the loop hook (uv_check) ---- */
+
+struct stoa_env_loop_hook {
+    uv_check_t handle;
+    struct stoa_os_env *os;
+    stoa_env_timer_fn callback;
+    void *context;
+    stoa_env_close_fn on_close;
+    void *close_context;
+};
+
+static void on_check(uv_check_t *handle) {
+    struct stoa_env_loop_hook *hook = handle->data;
+    hook->callback(hook->context);
+}
+
+static int env_loop_hook_create(struct stoa_env *env, stoa_env_timer_fn callback, void *context,
+                                struct stoa_env_loop_hook **hook_out) {
+    STOA_ASSERT(callback != NULL && hook_out != NULL);
+    struct stoa_os_env *os = stoa_os_env_of(env);
+    struct stoa_env_loop_hook *hook = stoa_alloc(sizeof(*hook));
+    if (hook == NULL) {
+        return STOA_ERR_NOMEM;
+    }
+    memset(hook, 0, sizeof(*hook));
+    int status = uv_check_init(os->loop, &hook->handle);
+    STOA_ASSERT(status == 0);
+    hook->handle.data = hook;
+    hook->os = os;
+    hook->callback = callback;
+    hook->context = context;
+    stoa_os_env_handle_opened(os);
+    *hook_out = hook;
+    return STOA_OK;
+}
+
+static void env_loop_hook_start(struct stoa_env_loop_hook *hook) {
+    STOA_ASSERT(hook != NULL && hook->on_close == NULL);
+    int status = uv_check_start(&hook->handle, on_check);
+    STOA_ASSERT(status == 0);
+}
+
+static void env_loop_hook_stop(struct stoa_env_loop_hook *hook) {
+    STOA_ASSERT(hook != NULL);
+    uv_check_stop(&hook->handle);
+}
+
+static void on_loop_hook_closed(uv_handle_t *handle) {
+    struct stoa_env_loop_hook *hook = handle->data;
+    stoa_env_close_fn on_close = hook->on_close;
+    void *close_context = hook->close_context;
+    stoa_os_env_handle_closed(hook->os);
+    stoa_free(hook);
+    on_close(close_context);
+}
+
+static void env_loop_hook_close(struct stoa_env_loop_hook *hook, stoa_env_close_fn on_close,
+                                void *context) {
+    STOA_ASSERT(hook != NULL && hook->on_close == NULL);
+    hook->on_close = on_close != NULL ? on_close : ignore_close;
+    hook->close_context = context;
+    uv_close((uv_handle_t *)&hook->handle, on_loop_hook_closed);
+}
+
 /* ---- addresses ---- */
 
 const struct sockaddr *stoa_os_sockaddr_from(const struct stoa_address *address,
@@ -200,6 +264,10 @@ static const struct stoa_env_ops os_env_ops = {
     .sync_dir = stoa_os_env_sync_dir,
     .list_dir = stoa_os_env_list_dir,
     .run_in_child = stoa_os_env_run_in_child,
+    .loop_hook_create = env_loop_hook_create,
+    .loop_hook_start = env_loop_hook_start,
+    .loop_hook_stop = env_loop_hook_stop,
+    .loop_hook_close = env_loop_hook_close,
 };
 
 int stoa_os_env_init(struct stoa_os_env *os, uv_loop_t *loop) {

@@ -32,6 +32,7 @@
 
 struct stoa_env;
 struct stoa_env_timer;
+struct stoa_env_loop_hook;
 struct stoa_env_listener;
 struct stoa_env_stream;
 struct stoa_env_udp;
@@ -152,6 +153,17 @@ struct stoa_env_ops {
      * must free what it allocates, exactly as if it shared the parent's memory. */
     int (*run_in_child)(struct stoa_env *env, stoa_env_child_fn work, void *context,
                         stoa_env_child_exit_fn on_exit, void *exit_context);
+
+    /* The group-commit point: callback runs once per loop iteration, right after that
+     * iteration's I/O callbacks (libuv's check phase), while it is started. A server
+     * appends the writes of every request it read in the iteration, then flushes the log
+     * once here and releases the replies. Created stopped; closed like a timer. */
+    int (*loop_hook_create)(struct stoa_env *env, stoa_env_timer_fn callback, void *context,
+                            struct stoa_env_loop_hook **hook);
+    void (*loop_hook_start)(struct stoa_env_loop_hook *hook);
+    void (*loop_hook_stop)(struct stoa_env_loop_hook *hook);
+    void (*loop_hook_close)(struct stoa_env_loop_hook *hook, stoa_env_close_fn on_close,
+                            void *context);
 };
 
 struct stoa_env {

@@ -273,6 +273,27 @@ void stoa_sim_env_set_real_ms(struct stoa_sim_env *sim, int64_t unix_ms) {
     sim->real_ns = unix_ms * STOA_NS_PER_MS;
 }
 
+/* ---- the loop hook: the simulator has no I/O phase yet (issue 7 adds the network) ---- */
+
+static int loop_hook_unsupported(struct stoa_env *env, stoa_env_timer_fn callback,
+                                 void *context, struct stoa_env_loop_hook **hook) {
+    (void)sim_of(env);
+    (void)callback, (void)context, (void)hook;
+    return STOA_ERR_UNSUPPORTED;
+}
+
+/* No hook is ever made, so these are never called with one. */
+static void loop_hook_never(struct stoa_env_loop_hook *hook) {
+    (void)hook;
+    STOA_UNREACHABLE();
+}
+
+static void loop_hook_close_never(struct stoa_env_loop_hook *hook, stoa_env_close_fn on_close,
+                                  void *context) {
+    (void)hook, (void)on_close, (void)context;
+    STOA_UNREACHABLE();
+}
+
 /* ---- the network: not yet simulated (issue 7) ---- */
 
 static int listen_unsupported(struct stoa_env *env, const struct stoa_address *address,
@@ -1150,6 +1171,10 @@ static const struct stoa_env_ops sim_env_ops = {
     .sync_dir = sim_sync_dir,
     .list_dir = sim_list_dir,
     .run_in_child = run_in_child,
+    .loop_hook_create = loop_hook_unsupported,
+    .loop_hook_start = loop_hook_never,
+    .loop_hook_stop = loop_hook_never,
+    .loop_hook_close = loop_hook_close_never,
 };
 
 int stoa_sim_env_create(uint64_t seed, struct stoa_sim_env **sim_out) {
