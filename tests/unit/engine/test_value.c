@@ -620,6 +620,304 @@ static void test_copy_equal_and_digest(void **state) {
     }
 }
 
+/* A value and everything about it that a failed operation must leave alone. */
+struct value_before {
+    struct stoa_value copy;
+    size_t footprint;
+    size_t held;
+};
+
+static void remember(struct value_before *before, const struct stoa_value *value) {
+    stoa_value_init(&before->copy);
+    assert_int_equal(stoa_value_copy(&before->copy, value), STOA_OK);
+    before->footprint = stoa_value_footprint(value);
+    before->held = heap_bytes();
+}
+
+static void assert_unchanged(struct value_before *before, const struct stoa_value *value) {
+    assert_true(stoa_value_equal(value, &before->copy));
+    assert_int_equal(stoa_value_footprint(value), before->footprint);
+    assert_int_equal(heap_bytes(), before->held);
+    stoa_value_free(&before->copy);
+}
+
+/* Writes at offset with bytes_write, checking that the footprint grows by exactly
+ * append_growth of the bytes past the current length and matches what the seam holds. */
+static void write_at(struct stoa_value *value, size_t heap_before, size_t offset, const void *data,
+                     size_t length) {
+    size_t old_length = value->as.bytes.length;
+    size_t end = offset + length;
+    size_t growth = stoa_value_bytes_append_growth(value, end > old_length ? end - old_length : 0);
+    size_t footprint = stoa_value_footprint(value);
+    assert_int_equal(stoa_value_bytes_write(value, offset, data, length), STOA_OK);
+    assert_int_equal(stoa_value_footprint(value), footprint + growth);
+    assert_int_equal(heap_bytes() - heap_before, stoa_value_footprint(value));
+}
+
+/* bytes_write overwrites in place, extends past the end, pads a gap with zero bytes (also
+ * over stale spare capacity), grows as append_growth predicts, refuses other types and
+ * offsets past the bound, and leaves the value unchanged when its allocation fails. */
+static void test_bytes_write(void **state) {
+    (void)state;
+    size_t before = heap_bytes();
+    struct stoa_value value;
+    stoa_value_init(&value);
+    assert_int_equal(stoa_value_bytes_write(&value, 0, "x", 1), STOA_ERR_TYPE);
+    stoa_value_deque_init(&value);
+    assert_int_equal(stoa_value_bytes_write(&value, 0, "x", 1), STOA_ERR_TYPE);
+    assert_int_equal(stoa_value_bytes_set(&value, NULL, 0), STOA_OK);
+    write_at(&value, before, 0, NULL, 0);
+    assert_bytes(&value, NULL, 0);
+    write_at(&value, before, 0, "abc", 3);
+    assert_bytes(&value, "abc", 3);
+    write_at(&value, before, 5, "xy", 2);
+    assert_bytes(&value, "abc\0\0xy", 7);
+    uint64_t allocations = allocation_count();
+    write_at(&value, before, 1, "Z", 1);
+    assert_bytes(&value, "aZc\0\0xy", 7);
+    write_at(&value, before, 7, NULL, 0);
+    assert_bytes(&value, "aZc\0\0xy", 7);
+    assert_int_equal(allocation_count(), allocations); /* nothing past the end: no growth */
+    write_at(&value, before, 6, "123", 3);
+    assert_bytes(&value, "aZc\0\0x123", 9);
+    write_at(&value, before, 12, NULL, 0); /* pads up to the offset even with no data */
+    assert_bytes(&value, "aZc\0\0x123\0\0\0", 12);
+    write_at(&value, before, 0, "\0\0\0\0\0\0\0\0\0\0\0\0\0", 13);
+    assert_bytes(&value, "\0\0\0\0\0\0\0\0\0\0\0\0\0", 13);
+
+    /* "1000000" counted down to "1" keeps its 7-byte block: the gap must become zeros,
+     * not the stale "000000". */
+    assert_int_equal(stoa_value_bytes_set(&value, "1000000", 7), STOA_OK);
+    int64_t number = 0;
+    assert_int_equal(stoa_value_counter_add(&value, -999999, &number), STOA_OK);
+    assert_bytes(&value, "1", 1);
+    allocations = allocation_count();
+    write_at(&value, before, 4, "x", 1);
+    assert_bytes(&value, "1\0\0\0x", 5);
+    assert_int_equal(allocation_count(), allocations);
+
+    /* Past the bound: refused before data is read, the value unchanged. */
+    struct value_before saved;
+    remember(&saved, &value);
+    assert_int_equal(stoa_value_bytes_write(&value, STOA_VALUE_BYTES_MAX + 1ULL, NULL, 0),
+                     STOA_ERR_TOO_LARGE);
+    assert_int_equal(stoa_value_bytes_write(&value, STOA_VALUE_BYTES_MAX, "x", 1),
+                     STOA_ERR_TOO_LARGE);
+    assert_int_equal(stoa_value_bytes_write(&value, SIZE_MAX, "x", 1), STOA_ERR_TOO_LARGE);
+    assert_int_equal(stoa_value_bytes_write(&value, 1, "x", STOA_VALUE_BYTES_MAX),
+                     STOA_ERR_TOO_LARGE);
+    assert_unchanged(&saved, &value);
+
+    /* A write that must grow the block, with that allocation failing. */
+    remember(&saved, &value);
+    stoa_alloc_fail_nth(1);
+    assert_int_equal(stoa_value_bytes_write(&value, 100, "tail", 4), STOA_ERR_NOMEM);
+    stoa_alloc_fail_nth(0);
+    assert_unchanged(&saved, &value);
+    assert_bytes(&value, "1\0\0\0x", 5);
+    stoa_value_free(&value);
+    assert_int_equal(heap_bytes(), before);
+}
+
+/* element_make copies the data into one block whose cost is element_footprint, which is
+ * also what a push into a ring with room adds; a failed allocation gives NULL. */
+static void test_deque_element_make_and_footprint(void **state) {
+    (void)state;
+    static uint8_t data[300];
+    for (size_t i = 0; i < sizeof(data); i++) {
+        data[i] = (uint8_t)(i * 13);
+    }
+    struct stoa_value value;
+    stoa_value_init(&value);
+    stoa_value_deque_init(&value);
+    push_number(&value, STOA_DEQUE_BACK, 1); /* a ring of 8 with room for 7 more */
+    static const size_t lengths[] = {0, 1, 7, 128, 300};
+    for (size_t i = 0; i < sizeof(lengths) / sizeof(lengths[0]); i++) {
+        size_t length = lengths[i];
+        size_t before = heap_bytes();
+        struct stoa_deque_element *element = stoa_value_deque_element_make(data, length);
+        assert_non_null(element);
+        assert_int_equal(element->length, length);
+        if (length > 0) {
+            assert_memory_equal(element->data, data, length);
+        }
+        assert_int_equal(heap_bytes() - before, stoa_value_deque_element_footprint(length));
+        assert_int_equal(stoa_value_deque_element_footprint(length),
+                         stoa_value_deque_push_growth(&value, length));
+        stoa_free(element);
+        assert_int_equal(heap_bytes(), before);
+    }
+    assert_true(stoa_value_deque_element_footprint(10) - stoa_value_deque_element_footprint(0) ==
+                10);
+    size_t before = heap_bytes();
+    struct stoa_deque_element *empty = stoa_value_deque_element_make(NULL, 0);
+    assert_non_null(empty);
+    assert_int_equal(empty->length, 0);
+    stoa_free(empty);
+    stoa_alloc_fail_nth(1);
+    assert_null(stoa_value_deque_element_make(data, 5));
+    stoa_alloc_fail_nth(0);
+    assert_int_equal(heap_bytes(), before);
+    stoa_value_free(&value);
+}
+
+/* The deques push_elements starts from: never grown, with room, full, wrapped, and a
+ * ring left larger than it needs by pops. */
+enum { START_KIND_COUNT = 5 };
+
+static void make_start(struct stoa_value *value, size_t kind) {
+    stoa_value_init(value);
+    stoa_value_deque_init(value);
+    size_t pushes = (size_t[]){0, 5, 8, 8, 40}[kind];
+    for (uint32_t i = 0; i < pushes; i++) {
+        push_number(value, STOA_DEQUE_BACK, 500 + i);
+    }
+    if (kind == 3) { /* head 3, and the last two elements wrapped to slots 0 and 1 */
+        for (size_t i = 0; i < 3; i++) {
+            (void)pop_number(value, STOA_DEQUE_FRONT);
+        }
+        push_number(value, STOA_DEQUE_BACK, 600);
+        push_number(value, STOA_DEQUE_BACK, 601);
+    }
+    if (kind == 4) {
+        for (size_t i = 0; i < 35; i++) {
+            (void)pop_number(value, STOA_DEQUE_FRONT);
+        }
+    }
+}
+
+/* Element i of a batch: its length varies, and its bytes say which element it is. */
+static size_t batch_element(size_t i, uint8_t data[32]) {
+    size_t length = (i * 7) % 23;
+    for (size_t k = 0; k < length; k++) {
+        data[k] = (uint8_t)(i + k);
+    }
+    return length;
+}
+
+/* push_elements at either end gives the same deque and the same footprint as count single
+ * pushes, and push_many_growth predicts its footprint change exactly, from every start. */
+static void test_deque_push_elements(void **state) {
+    (void)state;
+    static const size_t counts[] = {0, 1, 3, 7, 8, 9, 20, 100};
+    struct stoa_deque_element *elements[100];
+    for (size_t kind = 0; kind < START_KIND_COUNT; kind++) {
+        for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+            for (int end = STOA_DEQUE_FRONT; end <= STOA_DEQUE_BACK; end++) {
+                size_t count = counts[c];
+                size_t before = heap_bytes();
+                struct stoa_value value;
+                make_start(&value, kind);
+                struct stoa_value model;
+                make_start(&model, kind);
+                size_t data_bytes = 0;
+                for (size_t i = 0; i < count; i++) {
+                    uint8_t data[32];
+                    size_t length = batch_element(i, data);
+                    elements[i] = stoa_value_deque_element_make(data, length);
+                    assert_non_null(elements[i]);
+                    data_bytes += length;
+                    assert_int_equal(
+                        stoa_value_deque_push(&model, (enum stoa_deque_end)end, data, length),
+                        STOA_OK);
+                }
+                size_t growth = stoa_value_deque_push_many_growth(&value, count, data_bytes);
+                size_t footprint = stoa_value_footprint(&value);
+                size_t held = heap_bytes();
+                assert_int_equal(stoa_value_deque_push_elements(&value, (enum stoa_deque_end)end,
+                                                                elements, count),
+                                 STOA_OK);
+                assert_int_equal(stoa_value_footprint(&value), footprint + growth);
+                /* The elements were already held; only the ring may have grown. */
+                size_t element_bytes = count * stoa_value_deque_element_footprint(0) + data_bytes;
+                assert_int_equal(heap_bytes() - held, growth - element_bytes);
+                assert_true(stoa_value_equal(&value, &model));
+                assert_int_equal(stoa_value_footprint(&value), stoa_value_footprint(&model));
+                if (count > 0) {
+                    /* LPUSH a b c gives c b a: the last element given is at the end. */
+                    const uint8_t *got = NULL;
+                    size_t got_length = 0;
+                    int64_t index = end == STOA_DEQUE_FRONT ? 0 : -1;
+                    assert_int_equal(stoa_value_deque_get(&value, index, &got, &got_length),
+                                     STOA_OK);
+                    uint8_t data[32];
+                    assert_int_equal(got_length, batch_element(count - 1, data));
+                    if (got_length > 0) {
+                        assert_memory_equal(got, data, got_length);
+                    }
+                }
+                stoa_value_free(&model);
+                assert_int_equal(heap_bytes() - before, stoa_value_footprint(&value));
+                stoa_value_free(&value);
+                assert_int_equal(heap_bytes(), before);
+            }
+        }
+    }
+}
+
+/* push_elements refuses another type and an impossible count, says STOA_ERR_NOMEM when the
+ * ring cannot grow, and in each case leaves the value unchanged and the elements the
+ * caller's; a push that needs no growth allocates nothing. */
+static void test_deque_push_elements_refused(void **state) {
+    (void)state;
+    struct stoa_deque_element *elements[3];
+    for (size_t i = 0; i < 3; i++) {
+        uint32_t number = 700 + (uint32_t)i;
+        elements[i] = stoa_value_deque_element_make(&number, sizeof(number));
+        assert_non_null(elements[i]);
+    }
+    struct stoa_value value;
+    stoa_value_init(&value);
+    assert_int_equal(stoa_value_bytes_set(&value, "b", 1), STOA_OK);
+    struct value_before saved;
+    remember(&saved, &value);
+    assert_int_equal(stoa_value_deque_push_elements(&value, STOA_DEQUE_BACK, elements, 3),
+                     STOA_ERR_TYPE);
+    assert_unchanged(&saved, &value);
+    stoa_value_free(&value);
+
+    /* Every start, with the ring's growth failing (when the push needs one). */
+    for (size_t kind = 0; kind < START_KIND_COUNT; kind++) {
+        make_start(&value, kind);
+        remember(&saved, &value);
+        /* The count is checked before the elements are read. */
+        assert_int_equal(stoa_value_deque_push_elements(&value, STOA_DEQUE_BACK, elements,
+                                                        (size_t)STOA_DEQUE_LENGTH_MAX + 1),
+                         STOA_ERR_TOO_LARGE);
+        assert_unchanged(&saved, &value);
+        bool grows = stoa_value_deque_push_many_growth(&value, 3, 3 * sizeof(uint32_t)) >
+                     3 * stoa_value_deque_element_footprint(sizeof(uint32_t));
+        assert_true(grows == (kind == 0 || kind == 2 || kind == 3));
+        remember(&saved, &value);
+        uint64_t allocations = allocation_count();
+        stoa_alloc_fail_nth(1);
+        int result = stoa_value_deque_push_elements(&value, STOA_DEQUE_FRONT, elements, 3);
+        stoa_alloc_fail_nth(0);
+        if (grows) {
+            assert_int_equal(result, STOA_ERR_NOMEM);
+            assert_unchanged(&saved, &value);
+            stoa_value_free(&value);
+            continue; /* the elements are still ours: reuse them */
+        }
+        assert_int_equal(result, STOA_OK);
+        assert_int_equal(allocation_count(), allocations);
+        stoa_value_free(&saved.copy);
+        /* The deque took the elements: pop them back out to reuse them. */
+        for (size_t i = 3; i > 0; i--) {
+            assert_int_equal(stoa_value_deque_pop(&value, STOA_DEQUE_FRONT, &elements[i - 1]),
+                             STOA_OK);
+            assert_int_equal(elements[i - 1]->length, sizeof(uint32_t));
+        }
+        stoa_value_free(&value);
+    }
+    for (size_t i = 0; i < 3; i++) {
+        uint32_t number = 0;
+        memcpy(&number, elements[i]->data, sizeof(number));
+        assert_int_equal(number, 700 + i);
+        stoa_free(elements[i]);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bytes_set_and_get),
@@ -635,6 +933,10 @@ int main(void) {
         cmocka_unit_test(test_failing_allocations_leave_value_unchanged),
         cmocka_unit_test(test_object),
         cmocka_unit_test(test_copy_equal_and_digest),
+        cmocka_unit_test(test_bytes_write),
+        cmocka_unit_test(test_deque_element_make_and_footprint),
+        cmocka_unit_test(test_deque_push_elements),
+        cmocka_unit_test(test_deque_push_elements_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
