@@ -4,10 +4,10 @@
  *
  * The encoding depends on the type, which travels beside it (the snapshot record's type
  * byte): bytes are themselves; a deque is a varint count followed by each element as a
- * varint length and its bytes; an object is its fields in a fixed order. The byte tables are
- * in docs/formats/snapshot.md ("What the engine puts in records"). Decoding is strict: trailing bytes,
- * truncation, bad varints and out-of-bound lengths are STOA_ERR_MALFORMED, and nothing is
- * left allocated on failure.
+ * varint length and its bytes; an object is its fields in a fixed order. The byte tables
+ * are in docs/formats/snapshot.md ("What the engine puts in records"). Decoding is strict:
+ * trailing bytes, truncation, bad varints and out-of-bound lengths are STOA_ERR_MALFORMED,
+ * and nothing is left allocated on failure.
  */
 #ifndef STOA_ENGINE_VALUE_CODEC_H
 #define STOA_ENGINE_VALUE_CODEC_H
