@@ -7,6 +7,7 @@
 #   make tsan   ThreadSanitizer build + tests  make clean  remove build/
 #   make deps   install the Debian packages the project needs (idempotent)
 #   make bench-engine  the engine's benchmarks beside Redis (docs/performance.md)
+#   make fuzz-resp  libFuzzer on the RESP parser for FUZZ_SECONDS (60), from its corpus
 
 MAKEFLAGS += --no-print-directory
 
@@ -20,8 +21,11 @@ RELEASE_DIR := build/release
 DEBUG_DIR   := build/debug
 ASAN_DIR    := build/asan
 TSAN_DIR    := build/tsan
+FUZZ_DIR    := build/fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_OPTIONS := -DCMAKE_C_COMPILER=clang -DSTOA_SANITIZE=address -DSTOA_FUZZ=ON
 
-.PHONY: all run test build debug asan tsan clean deps check-deps style bench-engine
+.PHONY: all run test build debug asan tsan clean deps check-deps style bench-engine fuzz-resp
 
 all: build
 
@@ -69,6 +73,18 @@ style:
 bench-engine: build
 	@scripts/deps.sh bench --check 2>/dev/null || scripts/deps.sh bench
 	@bench/engine.sh 3
+
+# Fuzzing (not part of make test, which replays the committed corpus): clang's libFuzzer with
+# ASan and UBSan, for a bounded time. It starts from the committed corpus and writes what it
+# learns to build/fuzz/corpus/<name> (copy an input worth keeping into tests/fuzz/corpus/);
+# a crashing input is saved as build/fuzz/crash-<hash>.
+fuzz-resp: check-deps
+	@scripts/deps.sh fuzz --check 2>/dev/null || scripts/deps.sh fuzz
+	$(call configure,$(FUZZ_DIR),Debug,$(FUZZ_OPTIONS))
+	@$(CMAKE) --build $(FUZZ_DIR) -j $(JOBS) --target fuzz_resp
+	@mkdir -p $(FUZZ_DIR)/corpus/resp
+	$(FUZZ_DIR)/fuzz_resp -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(FUZZ_DIR)/ \
+		$(FUZZ_DIR)/corpus/resp tests/fuzz/corpus/resp
 
 clean:
 	rm -rf build

@@ -4,6 +4,7 @@
 #   scripts/deps.sh --check  exit 1 if anything is missing, installing nothing
 #   scripts/deps.sh bench [--check]  the same for the benchmarks' extra packages (the
 #                            reference servers they compare against), not needed to build or test
+#   scripts/deps.sh fuzz [--check]   the same for the fuzzers' extra packages (make fuzz-resp)
 # The list below is the single place where the project's system dependencies are named;
 # docs/decisions/ says why each one was chosen.
 set -euo pipefail
@@ -23,8 +24,17 @@ bench_packages=(
   redis-server redis-tools    # the reference for bench/: Redis 7 and redis-cli, redis-benchmark
 )
 
+fuzz_packages=(
+  clang                       # libFuzzer comes with clang (-fsanitize=fuzzer)
+  libclang-rt-dev             # libFuzzer's runtime: clang only recommends it, and we install
+                              # without recommends
+)
+
 if [ "${1:-}" = "bench" ]; then
   packages=("${bench_packages[@]}")
+  shift
+elif [ "${1:-}" = "fuzz" ]; then
+  packages=("${fuzz_packages[@]}")
   shift
 fi
 

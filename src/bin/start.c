@@ -19,6 +19,7 @@
 #include "util/alloc.h"
 #include "util/assert.h"
 #include "engine/engine.h"
+#include "server/server.h"
 #include "util/config.h"
 #include "util/env.h"
 #include "util/err.h"
@@ -47,6 +48,7 @@ struct node {
     struct stoa_os_signals signals;
     struct stoa_os_dir_lock lock;
     struct stoa_engine *engine;
+    struct stoa_server *server;
     struct stoa_env_timer *tick_timer;
     bool stopping;
 };
@@ -247,18 +249,28 @@ static int open_data_dir(struct node *node) {
     return STOA_BIN_EXIT_OK;
 }
 
-static void on_signal(void *context, int signal_number) {
-    struct node *node = context;
+/* Stops the node: the front door first (its last replies are sent once durable), then the
+ * handles; uv_run returns when the last one has closed. */
+static void stop(struct node *node, const char *why) {
     if (node->stopping) {
         return;
     }
     node->stopping = true;
-    STOA_LOG_INFO(&node->log, "bin", "stopping",
-                  STOA_FIELD_STR("signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"));
-    /* Closing the last handle lets uv_run return. Later milestones close the front doors
-     * and flush the engine here first. */
+    STOA_LOG_INFO(&node->log, "bin", "stopping", STOA_FIELD_STR("reason", why));
+    if (node->server != NULL) {
+        stoa_server_stop(node->server, NULL, NULL);
+        node->server = NULL;
+    }
     stoa_os_signals_close(&node->signals, NULL, NULL);
     node->env->ops->timer_close(node->tick_timer, NULL, NULL);
+}
+
+static void on_signal(void *context, int signal_number) {
+    stop(context, signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+static void on_shutdown_command(void *context) {
+    stop(context, "SHUTDOWN command");
 }
 
 /* Writes a key's value as text; every key named here exists and fits (asserted). */
@@ -277,6 +289,10 @@ static void log_started(struct node *node) {
     char type[16];
     struct stoa_engine_stats stats;
     stoa_engine_stats(node->engine, &stats);
+    struct stoa_address address;
+    stoa_server_address(node->server, &address);
+    char resp_address[STOA_ADDRESS_TEXT_BYTES_MAX];
+    stoa_address_format(&address, resp_address);
     STOA_LOG_INFO(
         &node->log, "bin", "started", STOA_FIELD_STR("version", STOA_VERSION),
         STOA_FIELD_INT("pid", getpid()),
@@ -292,7 +308,7 @@ static void log_started(struct node *node) {
         STOA_FIELD_INT("replication_factor", config->node_storage_replication_factor),
         STOA_FIELD_UINT("keys", stoa_keyspace_count(stoa_engine_keyspace(node->engine))),
         STOA_FIELD_UINT("applied_index", stats.applied_index),
-        STOA_FIELD_STR("listening", "none yet: the front doors arrive in later milestones"));
+        STOA_FIELD_STR("resp", resp_address));
 }
 
 static enum stoa_engine_durability durability_of(enum stoa_config_durability durability) {
@@ -334,6 +350,38 @@ static void on_tick(void *context) {
     (void)stoa_engine_tick(node->engine, stoa_env_real_ms(node->env), EXPIRE_PER_TICK);
 }
 
+/* Starts the RESP front door on listen.host:listen.resp.port and logs where it listens. */
+static int start_server(struct node *node) {
+    const struct stoa_config *config = &node->config;
+    struct stoa_server_options options = {
+        .clients_max = (size_t)config->resp_max_clients,
+        .query_bytes_max = STOA_SERVER_QUERY_BYTES_DEFAULT,
+        .output_bytes_max = (size_t)config->resp_output_buffer_bytes,
+        .idle_timeout_ms = config->resp_idle_timeout_seconds * 1000,
+        .password = config->resp_password,
+        .debug_enabled = config->resp_debug_commands,
+        .node_id = node->log.node_id,
+        .log = &node->log,
+        .on_shutdown = on_shutdown_command,
+        .shutdown_context = node};
+    int result = stoa_address_parse_host(config->listen_host, strlen(config->listen_host),
+                                         (uint16_t)config->listen_resp_port, &options.address);
+    if (result != STOA_OK) {
+        STOA_LOG_ERROR(&node->log, "bin", "listen.host is not a numeric address",
+                       STOA_FIELD_STR("host", config->listen_host));
+        return result;
+    }
+    result = stoa_server_start(node->env, node->engine, &options, &node->server);
+    if (result != STOA_OK) {
+        char text[STOA_ADDRESS_TEXT_BYTES_MAX];
+        stoa_address_format(&options.address, text);
+        STOA_LOG_ERROR(&node->log, "bin", "cannot listen for RESP clients",
+                       STOA_FIELD_STR("address", text), STOA_FIELD_ERR(result));
+        return result;
+    }
+    return STOA_OK;
+}
+
 /* Runs the loop with the engine open until a signal stops it, then closes the engine. */
 static int serve(struct node *node) {
     int status = open_engine(node);
@@ -345,6 +393,13 @@ static int serve(struct node *node) {
         node->env->ops->timer_start(node->tick_timer, TICK_MS, TICK_MS);
         result = stoa_os_signals_start(&node->signals, &node->loop, on_signal, node);
         if (result != STOA_OK) {
+            node->env->ops->timer_close(node->tick_timer, NULL, NULL);
+        }
+    }
+    if (result == STOA_OK) {
+        result = start_server(node);
+        if (result != STOA_OK) {
+            stoa_os_signals_close(&node->signals, NULL, NULL);
             node->env->ops->timer_close(node->tick_timer, NULL, NULL);
         }
     }

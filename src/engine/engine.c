@@ -602,3 +602,26 @@ const struct stoa_keyspace *stoa_engine_keyspace(const struct stoa_engine *engin
     STOA_ASSERT(engine != NULL);
     return &engine->keyspace;
 }
+
+size_t stoa_engine_memory_limit(const struct stoa_engine *engine) {
+    STOA_ASSERT(engine != NULL);
+    return engine->memory_bytes_max;
+}
+
+enum stoa_keyspace_eviction stoa_engine_eviction(const struct stoa_engine *engine) {
+    STOA_ASSERT(engine != NULL);
+    return engine->eviction;
+}
+
+void stoa_engine_memory_limit_set(struct stoa_engine *engine, size_t memory_bytes_max,
+                                  enum stoa_keyspace_eviction eviction) {
+    STOA_ASSERT(engine != NULL);
+    engine->memory_bytes_max = memory_bytes_max;
+    engine->eviction = eviction;
+    stoa_keyspace_limit_set(&engine->keyspace, memory_bytes_max, eviction);
+}
+
+enum stoa_engine_durability stoa_engine_durability(const struct stoa_engine *engine) {
+    STOA_ASSERT(engine != NULL);
+    return engine->durability;
+}

@@ -126,6 +126,16 @@ bool stoa_engine_busy(const struct stoa_engine *engine);
 
 void stoa_engine_stats(const struct stoa_engine *engine, struct stoa_engine_stats *stats);
 
+/* The memory limit (0 = none) and eviction policy in force, and changing them at run time
+ * (CONFIG SET maxmemory). Lowering the limit evicts nothing at once: the next write that
+ * grows memory does, or is refused. */
+size_t stoa_engine_memory_limit(const struct stoa_engine *engine);
+enum stoa_keyspace_eviction stoa_engine_eviction(const struct stoa_engine *engine);
+void stoa_engine_memory_limit_set(struct stoa_engine *engine, size_t memory_bytes_max,
+                                  enum stoa_keyspace_eviction eviction);
+
+enum stoa_engine_durability stoa_engine_durability(const struct stoa_engine *engine);
+
 /* The keyspace, read only: for INFO, metrics and tests. */
 const struct stoa_keyspace *stoa_engine_keyspace(const struct stoa_engine *engine);
 

@@ -169,6 +169,18 @@
       "7384", "TCP port for multiverse9 binary clients; 0 means pick a free port and log it.")     \
     X(INT, "listen.overlay.port", listen_overlay_port, 0, STOA_CONFIG_PORT_MAX, none, "7385",      \
       "UDP port of the overlay (Kademlia); 0 means pick a free port and log it.")                  \
+    X(STRING, "resp.password", resp_password, 0, STOA_SERVER_PASSWORD_BYTES_MAX, none, "",        \
+      "Password clients must give with AUTH (or HELLO ... AUTH) before other commands; empty "     \
+      "means no password.")                                                                        \
+    X(INT, "resp.maxClients", resp_max_clients, 1, STOA_SERVER_CLIENTS_MAX, none, "10000",         \
+      "Most RESP connections at once; more are told so and closed.")                              \
+    X(INT, "resp.idleTimeoutSeconds", resp_idle_timeout_seconds, 0, 2147483647, none, "0",         \
+      "Close a RESP connection idle this many seconds (blocked clients excepted); 0 = never.")     \
+    X(INT, "resp.outputBufferBytes", resp_output_buffer_bytes, 1024, STOA_CONFIG_MEMORY_LIMIT_MAX, \
+      none, "268435456",                                                                           \
+      "Replies a RESP client may leave unread before it is disconnected (and the reason logged).") \
+    X(BOOL, "resp.debugCommands", resp_debug_commands, 0, 0, none, "false",                        \
+      "Allow the DEBUG command.")                                                                  \
     X(ENUM, "log.level", log_level, 0, 0, log_level, "info",                                       \
       "Lowest level that is logged: debug, info, warn or error.")
 /* clang-format on */

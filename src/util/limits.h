@@ -275,6 +275,95 @@
 /* Default log growth between automatic snapshots: 64 MiB of log replays in about a second. */
 #define STOA_ENGINE_SNAPSHOT_LOG_BYTES_DEFAULT (64ULL * 1024 * 1024)
 
+/* ---- proto: commands ---- */
+
+/* One error line of the command core. The longest is Redis's unknown-command line: the name
+ * cut at 128 bytes plus at most 131 bytes of quoted arguments and 60 of fixed text, so 512
+ * (the engine's reply text bound) holds every line whole. */
+#define STOA_COMMANDS_ERROR_BYTES_MAX STOA_REPLY_TEXT_BYTES_MAX
+/* Redis cuts the name in "unknown command '<name>'" at 128 bytes, and stops adding quoted
+ * arguments once 128 bytes of them are written (commandCheckExistence in server.c). */
+#define STOA_COMMANDS_UNKNOWN_QUOTE_BYTES_MAX 128
+/* An option echoed in an error ("Unsupported option <opt>", "Syntax error in HELLO option")
+ * is cut here: Redis echoes it whole, but a line must fit STOA_COMMANDS_ERROR_BYTES_MAX. */
+#define STOA_COMMANDS_OPTION_QUOTE_BYTES_MAX 128
+/* Bytes of numbers and flags one translated command holds (i64 and u8 arguments): LPOS has
+ * the most, three i64 and one u8 (25 bytes); 64 leaves room for one more option. */
+#define STOA_COMMANDS_SCRATCH_BYTES 64
+/* Arguments a translated command holds without allocating: every command but a long MSET,
+ * DEL, MGET or push fits, so the common path never calls the allocator. */
+#define STOA_COMMANDS_ARGUMENTS_INLINE 16
+/* A larger argument array grown for one long command is freed before the next command if it
+ * holds more than this many entries (16 bytes each, so 64 KiB), so one huge MSET does not
+ * pin its memory; smaller grown arrays are kept and reused. */
+#define STOA_COMMANDS_ARGUMENTS_KEEP 4096
+/* Longest container-and-subcommand name looked up ("client|setname"); a longer subcommand
+ * cannot be in the table, so it is unknown without being copied. */
+#define STOA_COMMANDS_NAME_BYTES_MAX 32
+/* A float argument (INCRBYFLOAT's increment, a blocking timeout) is copied to the stack to
+ * be parsed; Redis refuses one this long or longer (MAX_LONG_DOUBLE_CHARS, 5 KiB). */
+#define STOA_COMMANDS_FLOAT_TEXT_BYTES_MAX (5 * 1024)
+
+/* ---- proto: RESP ---- */
+
+/* Arguments of one RESP request: the multibulk limit Redis enforced for years (1024*1024),
+ * and the most one command may carry into the log (STOA_COMMAND_ARGUMENTS_MAX). A larger
+ * count is refused as "invalid multibulk length" before anything is allocated for it. */
+#define STOA_RESP_ARGUMENTS_MAX (1024 * 1024)
+/* Bytes of one bulk string in a request: Redis's default proto-max-bulk-len (512 MiB), so
+ * anything a Redis client may send, stoa accepts; a larger length is "invalid bulk length". */
+#define STOA_RESP_BULK_BYTES_MAX (512 * 1024 * 1024)
+/* Bytes of one inline request line, and of a "*<count>" or "$<length>" line still without
+ * its CR: Redis's PROTO_INLINE_MAX_SIZE (64 KiB). A telnet user never types more, and a
+ * client that sends a line this long without ending it is not speaking RESP. */
+#define STOA_RESP_INLINE_BYTES_MAX (64 * 1024)
+/* Bytes of one whole request, headers included: Redis's default client-query-buffer-limit
+ * (1 GiB). Checked when each bulk length is read, before its bytes arrive, so a client that
+ * announces more is refused at once instead of after filling the buffer. */
+#define STOA_RESP_REQUEST_BYTES_MAX (1024ULL * 1024 * 1024)
+/* Before AUTH, a client may announce at most 10 arguments and 16 KiB bulks (Redis's limits
+ * for unauthenticated clients), so a stranger cannot make the node buffer a gigabyte. */
+#define STOA_RESP_UNAUTHENTICATED_ARGUMENTS_MAX 10
+#define STOA_RESP_UNAUTHENTICATED_BULK_BYTES_MAX 16384
+/* The parser's argument table starts with this many entries (most commands have fewer than
+ * 16 arguments) and doubles as a request needs, up to its announced count. */
+#define STOA_RESP_ARGUMENTS_CAPACITY_MIN 16
+/* A table grown past this many entries (16 KiB) by one huge request (MSET of thousands of
+ * keys) is freed before the next request, so it does not pin memory for the connection's
+ * life; a smaller one is reused, so steady traffic allocates nothing. */
+#define STOA_RESP_ARGUMENTS_KEEP_MAX 1024
+/* A protocol error text: the longest is "ERR Protocol error: unauthenticated multibulk
+ * length" (50 bytes); 128 leaves room. */
+#define STOA_RESP_ERROR_BYTES_MAX 128
+/* A double as Redis formats it: at most 17 significant digits, a sign, a dot and "e-308",
+ * or an integer of up to 19 digits and a sign. */
+#define STOA_RESP_DOUBLE_TEXT_BYTES_MAX 32
+
+/* ---- server: the RESP front door ---- */
+
+/* CLIENT SETNAME: Redis has no bound; 256 bytes shows in CLIENT LIST and logs readably. */
+#define STOA_SERVER_CLIENT_NAME_BYTES_MAX 256
+/* The last command's name kept per connection for CLIENT LIST ("client|setname"). */
+#define STOA_SERVER_COMMAND_NAME_BYTES_MAX 32
+/* AUTH password from config. */
+#define STOA_SERVER_PASSWORD_BYTES_MAX 512
+/* Connections a node accepts by default (Redis's maxclients default) and at most. */
+#define STOA_SERVER_CLIENTS_DEFAULT 10000
+#define STOA_SERVER_CLIENTS_MAX 1000000
+/* One CLIENT LIST line: the fixed fields, a 64-byte address and a 256-byte name. */
+#define STOA_SERVER_CLIENT_LINE_BYTES_MAX 1024
+/* CLIENT LIST as a whole: enough for every client at the default maxclients. */
+#define STOA_SERVER_CLIENT_LIST_BYTES_MAX (STOA_SERVER_CLIENTS_DEFAULT * 1024)
+/* INFO: one "field:value" line, and the whole text. */
+#define STOA_SERVER_INFO_LINE_BYTES_MAX 512
+#define STOA_SERVER_INFO_BYTES_MAX (64 * 1024)
+/* Per-connection buffers. The query buffer bounds one request (Redis's
+ * client-query-buffer-limit, 1 GiB); the output buffer is what a client may leave unread
+ * before it is disconnected (Redis's normal clients have no limit; 256 MiB keeps one slow
+ * reader from taking the node's memory while allowing large LRANGE/MGET replies). */
+#define STOA_SERVER_QUERY_BYTES_DEFAULT (1024ULL * 1024 * 1024)
+#define STOA_SERVER_OUTPUT_BYTES_DEFAULT (256ULL * 1024 * 1024)
+
 /* ---- relationships ---- */
 
 _Static_assert(STOA_LOG_LINE_BYTES_MAX >= 2 * STOA_NODE_ID_BYTES_MAX + 256,
@@ -325,5 +414,28 @@ _Static_assert(STOA_SNAPSHOT_VALUE_BYTES_MAX >=
                    STOA_VALUE_BYTES_MAX + STOA_OBJECT_ID_BYTES_MAX + 64,
                "every bytes value and object fits in one snapshot record");
 _Static_assert(STOA_SNAPSHOT_IO_BYTES >= 256, "a snapshot header and trailer fit in one chunk");
+
+_Static_assert(STOA_RESP_ARGUMENTS_MAX <= STOA_COMMAND_ARGUMENTS_MAX,
+               "every RESP request's arguments fit in one command");
+_Static_assert(STOA_RESP_BULK_BYTES_MAX >= STOA_VALUE_BYTES_MAX,
+               "the largest value can be sent in one bulk");
+_Static_assert(STOA_RESP_REQUEST_BYTES_MAX >= STOA_RESP_BULK_BYTES_MAX + 1024,
+               "a request of one largest bulk with its headers fits");
+_Static_assert(STOA_RESP_REQUEST_BYTES_MAX <= STOA_COMMAND_BYTES_MAX,
+               "a request's bytes fit in one command's bytes");
+_Static_assert(STOA_RESP_UNAUTHENTICATED_ARGUMENTS_MAX <= STOA_RESP_ARGUMENTS_MAX &&
+                   STOA_RESP_UNAUTHENTICATED_BULK_BYTES_MAX <= STOA_RESP_BULK_BYTES_MAX,
+               "the unauthenticated limits are tighter");
+_Static_assert(STOA_RESP_ARGUMENTS_CAPACITY_MIN <= STOA_RESP_ARGUMENTS_KEEP_MAX,
+               "a table of the first size is kept");
+
+_Static_assert(STOA_COMMANDS_ERROR_BYTES_MAX >= 2 * STOA_COMMANDS_UNKNOWN_QUOTE_BYTES_MAX + 128,
+               "an unknown-command line fits whole");
+_Static_assert(STOA_COMMANDS_ERROR_BYTES_MAX >= STOA_COMMANDS_OPTION_QUOTE_BYTES_MAX + 128,
+               "an option echoed in an error fits whole");
+_Static_assert(STOA_COMMANDS_ARGUMENTS_KEEP >= STOA_COMMANDS_ARGUMENTS_INLINE,
+               "a kept argument array is at least the inline one");
+_Static_assert(STOA_COMMANDS_ARGUMENTS_KEEP <= STOA_COMMAND_ARGUMENTS_MAX,
+               "a kept argument array is within a command's arguments");
 
 #endif

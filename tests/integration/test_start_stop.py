@@ -43,7 +43,7 @@ def test_start_and_sigint():
             check(os.path.isdir(data), "data directory created with its parents")
             node.signal(signal.SIGINT)
             check(node.wait_exit() == 0, f"clean exit\n{node.output()}")
-            check(node.find("stopping")["signal"] == "SIGINT", node.output())
+            check(node.find("stopping")["reason"] == "SIGINT", node.output())
             check(node.find("stopped") is not None, node.output())
             for line in node.raw:
                 json.loads(line)  # every line on stderr is JSON

@@ -583,9 +583,12 @@ static void test_yaml_round_trip_of_every_key(void **state) {
     for (size_t i = 0; i < stoa_config_key_count(); i++) {
         const struct stoa_config_key *key = stoa_config_key_at(i);
         const char *value = NULL;
+        char number[32];
         switch (key->type) {
         case STOA_CONFIG_INT:
-            value = "1";
+            /* One above the minimum: inside every range, and off most defaults. */
+            snprintf(number, sizeof(number), "%lld", (long long)key->integer_min + 1);
+            value = number;
             break;
         case STOA_CONFIG_DOUBLE:
             value = "0.30000000000000004";

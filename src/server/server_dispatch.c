@@ -1,0 +1,98 @@
+/* Running one request: the command core finds and translates it, then the engine, the
+ * blocking-pop machinery or the server's own commands answer it. */
+#include <string.h>
+
+#include "server/server_int.h"
+#include "util/assert.h"
+#include "util/err.h"
+
+static void reply_error(struct connection *connection, int code, const char *text) {
+    connection->writer.reply.ops->error(&connection->writer.reply, code, text);
+}
+
+static void remember_name(struct connection *connection, const struct stoa_commands_spec *spec) {
+    size_t length = strlen(spec->name);
+    if (length > STOA_SERVER_COMMAND_NAME_BYTES_MAX) {
+        length = STOA_SERVER_COMMAND_NAME_BYTES_MAX;
+    }
+    memcpy(connection->last_command, spec->name, length);
+    connection->last_command[length] = '\0';
+}
+
+/* Applies a translated write; its reply waits for the log (group commit at the hook). */
+void stoa_server_run_write(struct connection *connection, const struct stoa_commands_output *out,
+                           int64_t now_ms) {
+    struct stoa_server *server = connection->server;
+    struct stoa_command command = {.opcode = out->opcode,
+                                   .stamp_ms = now_ms,
+                                   .argument_count = out->argument_count,
+                                   .arguments = out->arguments};
+    uint64_t index = 0;
+    (void)stoa_engine_write(server->engine, &command, &connection->writer.reply, &index);
+    if (index > connection->wait_index) {
+        connection->wait_index = index;
+    }
+    server->writes_pending = true;
+}
+
+/* Checks that the request may run now: AUTH first, DEBUG only when enabled. */
+static bool allowed(struct connection *connection, const struct stoa_commands_spec *spec) {
+    if (!connection->authenticated && (spec->flags & STOA_COMMANDS_FLAG_NO_AUTH) == 0) {
+        reply_error(connection, STOA_ERR_PERMISSION, "NOAUTH Authentication required.");
+        return false;
+    }
+    if ((spec->flags & STOA_COMMANDS_FLAG_PROTECTED) != 0 &&
+        !connection->server->options.debug_enabled) {
+        reply_error(connection, STOA_ERR_PERMISSION,
+                    "ERR DEBUG command not allowed. Set resp.debugCommands to true in the "
+                    "configuration and restart the node to use it.");
+        return false;
+    }
+    return true;
+}
+
+void stoa_server_execute(struct connection *connection, const struct stoa_command_argument *argv,
+                         size_t argc) {
+    struct stoa_server *server = connection->server;
+    struct stoa_commands_output *out = &server->translated;
+    server->stats.commands++;
+    connection->commands++;
+    const struct stoa_commands_spec *spec = NULL;
+    if (stoa_commands_find(argv, argc, STOA_COMMANDS_DOOR_RESP, out, &spec) != STOA_OK) {
+        reply_error(connection, out->error_code, out->error);
+        return;
+    }
+    remember_name(connection, spec);
+    if (!allowed(connection, spec)) {
+        return;
+    }
+    int64_t now_ms = stoa_env_real_ms(server->env);
+    uint64_t random = 0;
+    if (spec->id == STOA_COMMANDS_RANDOMKEY) {
+        stoa_env_random_bytes(server->env, &random, sizeof(random));
+    }
+    if (stoa_commands_translate(spec, argv, argc, now_ms, random, out) != STOA_OK) {
+        reply_error(connection, out->error_code, out->error);
+        return;
+    }
+    switch (out->kind) {
+    case STOA_COMMANDS_KIND_WRITE:
+        stoa_server_run_write(connection, out, now_ms);
+        stoa_server_blocked_wake(server);
+        return;
+    case STOA_COMMANDS_KIND_READ:
+        (void)stoa_engine_query(server->engine, now_ms, out->opcode, out->arguments,
+                                out->argument_count, &connection->writer.reply);
+        return;
+    case STOA_COMMANDS_KIND_BLOCKING:
+        stoa_server_block(connection, out, now_ms);
+        return;
+    case STOA_COMMANDS_KIND_SERVER:
+        stoa_server_admin(connection, out);
+        return;
+    case STOA_COMMANDS_KIND_NONE:
+    case STOA_COMMANDS_KIND_ERROR:
+        break;
+    }
+    STOA_UNREACHABLE();
+}

@@ -1,0 +1,135 @@
+/*
+ * server_int: what the files of the server module share (server.c: transport and group
+ * commit; server_dispatch.c: running requests; server_admin.c: the server commands).
+ */
+#ifndef STOA_SERVER_SERVER_INT_H
+#define STOA_SERVER_SERVER_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/apply.h"
+#include "proto/commands.h"
+#include "proto/resp.h"
+#include "server/server.h"
+#include "util/buf.h"
+#include "util/limits.h"
+
+struct connection {
+    struct stoa_server *server;
+    struct stoa_env_stream *stream;
+    struct connection *previous; /* in server->connections */
+    struct connection *next;
+    struct connection *next_dirty; /* in server->dirty, when on it */
+    bool dirty;
+
+    uint64_t id;
+    char name[STOA_SERVER_CLIENT_NAME_BYTES_MAX + 1];
+    char peer[STOA_ADDRESS_TEXT_BYTES_MAX];
+    int protocol; /* 2 or 3 */
+    bool authenticated;
+    int64_t created_ms;
+    int64_t last_activity_ms;
+    uint64_t commands;
+    char last_command[STOA_SERVER_COMMAND_NAME_BYTES_MAX + 1];
+
+    struct stoa_buf in;
+    struct stoa_resp_parser parser;
+    struct stoa_buf out;     /* replies being produced */
+    struct stoa_buf sending; /* replies handed to the stream, until its write callback */
+    struct stoa_resp_writer writer;
+    bool write_in_flight;
+    uint64_t wait_index; /* the out replies wait for the log to be durable up to here */
+
+    bool resume_input; /* unparked: run the requests that queued up behind the pop */
+    bool waiting_save; /* SAVE: answered when the snapshot is installed */
+    uint64_t snapshots_before_save;
+    bool close_after_reply; /* QUIT, a protocol error */
+    bool closing;
+    const char *close_reason;
+
+    /* Blocking pops (BLPOP, BRPOP, BLMOVE): see server_block.c. The keys are copied,
+     * since the request's bytes leave the input buffer. */
+    bool blocked;
+    struct connection *next_blocked; /* in server->blocked, arrival order */
+    enum stoa_commands_id blocked_command;
+    uint32_t blocked_opcode;
+    uint8_t blocked_flags;
+    int64_t blocked_deadline_ms; /* 0 = forever */
+    size_t blocked_key_count;    /* keys to watch; BLMOVE adds the destination after them */
+    struct stoa_command_argument *blocked_keys;
+    uint8_t *blocked_bytes;
+};
+
+struct stoa_server {
+    struct stoa_env *env;
+    struct stoa_engine *engine;
+    struct stoa_server_options options;
+    char password[STOA_SERVER_PASSWORD_BYTES_MAX + 1];
+    const struct stoa_log *log;
+    struct stoa_env_listener *listener;
+    struct stoa_env_loop_hook *hook;
+    struct stoa_env_timer *cron;
+    struct stoa_address address;
+    struct connection *connections;
+    struct connection *dirty;
+    struct connection *blocked; /* parked connections, oldest first */
+    size_t blocked_count;
+    bool waking;                        /* inside stoa_server_blocked_wake: no re-entry */
+    size_t resumes_pending;             /* connections with resume_input set */
+    size_t saves_waiting;               /* connections waiting for a SAVE */
+    struct stoa_env_timer *block_timer; /* runs while anyone is parked */
+    uint64_t next_client_id;
+    uint64_t random_seed;
+    bool writes_pending; /* a write was applied since the last flush */
+    bool stopping;
+    size_t closes_pending; /* handles still closing during stop */
+    void (*on_stopped)(void *context);
+    void *stopped_context;
+    int64_t started_ms;
+    struct stoa_server_stats stats;
+    struct stoa_commands_output translated;    /* reused for every request */
+    struct stoa_commands_output blocked_write; /* reused to serve a parked connection */
+    struct stoa_command_argument *argv;        /* the request's words, reused */
+    size_t argv_capacity;
+};
+
+/* Marks a connection as having output (or a state change) for the next loop hook. */
+void stoa_server_mark_dirty(struct connection *connection);
+
+/* Runs the connection's queued input at the next loop hook (after a pop or SAVE). */
+void stoa_server_resume_later(struct connection *connection);
+
+/* Closes a connection after its pending replies (reason is logged at debug level). */
+void stoa_server_close_later(struct connection *connection, const char *reason);
+
+/* Runs one parsed request (argv borrowed for the call). */
+void stoa_server_execute(struct connection *connection, const struct stoa_command_argument *argv,
+                         size_t argc);
+
+/* Applies a translated write for connection (its reply waits for the group commit). */
+void stoa_server_run_write(struct connection *connection, const struct stoa_commands_output *out,
+                           int64_t now_ms);
+
+/* ---- server_admin.c ---- */
+
+/* Runs a server command (PING, INFO, CLIENT, ...). */
+void stoa_server_admin(struct connection *connection, const struct stoa_commands_output *out);
+
+/* ---- server_block.c: BLPOP, BRPOP, BLMOVE ---- */
+
+/* Serves the request now if one of its keys has data, else parks the connection. */
+void stoa_server_block(struct connection *connection, const struct stoa_commands_output *out,
+                       int64_t now_ms);
+
+/* Serves parked connections whose keys now have data (after writes), in arrival order. */
+void stoa_server_blocked_wake(struct stoa_server *server);
+
+/* Times out parked connections whose deadline passed (the block timer). */
+void stoa_server_blocked_expire(struct stoa_server *server, int64_t now_ms);
+
+/* Forgets a parked connection (it is closing). */
+void stoa_server_unblock(struct connection *connection);
+
+#endif
