@@ -25,7 +25,7 @@ FUZZ_DIR    := build/fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_OPTIONS := -DCMAKE_C_COMPILER=clang -DSTOA_SANITIZE=address -DSTOA_FUZZ=ON
 
-.PHONY: all run test build debug asan tsan clean deps check-deps style bench-engine fuzz-resp
+.PHONY: all run test build debug asan tsan clean deps check-deps style bench-engine bench-resp fuzz-resp
 
 all: build
 
@@ -73,6 +73,11 @@ style:
 bench-engine: build
 	@scripts/deps.sh bench --check 2>/dev/null || scripts/deps.sh bench
 	@bench/engine.sh 3
+
+# stoa beside Redis under redis-benchmark, persistence off and fsync-always, medians of 3.
+bench-resp: build
+	@scripts/deps.sh bench --check 2>/dev/null || scripts/deps.sh bench
+	@bench/resp.sh 3
 
 # Fuzzing (not part of make test, which replays the committed corpus): clang's libFuzzer with
 # ASan and UBSan, for a bounded time. It starts from the committed corpus and writes what it

@@ -15,9 +15,14 @@ packages=(
   libyaml-dev                 # config file parser (src/util/config.c)
   libxxhash-dev               # XXH3 hashing of map keys (src/util/map.c)
   libsodium-dev               # base64 codec now; Ed25519, BLAKE2b, random later
+  libmsgpack-dev              # MessagePack for the Geomys front door (src/proto/geomys.c)
+  libedit-dev                 # line editing and history for stoa cli (src/cli/repl.c)
   libcmocka-dev               # unit tests
   python3                     # the style check and integration tests (Debian's interpreter)
   procps                      # pgrep/ps for the integration tests
+  python3-redis               # the Python Redis client the RESP integration tests drive
+  redis-tools                 # redis-cli, driven by the RESP integration tests
+  python3-msgpack             # the Geomys integration tests' client (tests/integration)
 )
 
 bench_packages=(

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "bin/bin.h"
+#include "cli/cli.h"
 #include "util/alloc.h"
 #include "util/config.h"
 #include "util/err.h"
@@ -17,7 +18,6 @@ struct command {
 static int command_setup(int argc, char **argv);
 static int command_version(int argc, char **argv);
 static int command_help(int argc, char **argv);
-static int command_cli(int argc, char **argv);
 
 static const struct command commands[] = {
     {"start", "start a node and run until SIGINT or SIGTERM",
@@ -33,10 +33,19 @@ static const struct command commands[] = {
      "Precedence: flags > environment (NODE_MAXPEERS, STOA_NODE_MAXPEERS) > file >\n"
      "defaults. Every key is listed in docs/config.md and in the output of `stoa setup`.\n",
      stoa_bin_start},
-    {"cli", "the interactive client",
-     "stoa cli\n\nThe interactive client talks to a node's RESP port. That front door is not\n"
-     "built yet, so this command only says so and exits with status 2.\n",
-     command_cli},
+    {"cli", "the client: one command, or an interactive prompt",
+     "stoa cli [-h HOST] [-p PORT] [-a PASSWORD] [-3] [COMMAND ARGS...]\n"
+     "\n"
+     "  -h HOST      the node's address (default 127.0.0.1)\n"
+     "  -p PORT      its RESP port (default: listen.resp.port's default, 7379)\n"
+     "  -a PASSWORD  send AUTH PASSWORD after connecting (resp.password)\n"
+     "  -3           speak RESP3 (HELLO 3)\n"
+     "\n"
+     "With a command, sends it, prints the reply (typed on a terminal, raw values otherwise)\n"
+     "and exits 0, or 1 on an error reply or a connection failure. Without one, an\n"
+     "interactive prompt with history in ~/.stoa_history; the words put, get, status, kv,\n"
+     "log, ping, help and quit work there too. docs/cli.md has the details.\n",
+     stoa_cli_main},
     {"setup", "print a complete, commented default config file",
      "stoa setup\n\nPrints every config key with its default and meaning, as YAML that\n"
      "`stoa start --config` accepts. Save it: stoa setup > stoa.yaml\n",
@@ -118,14 +127,6 @@ static int command_help(int argc, char **argv) {
     }
     stoa_bin_usage(argc == 1 ? argv[0] : NULL);
     return STOA_BIN_EXIT_OK;
-}
-
-static int command_cli(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "stoa cli: the interactive client needs the RESP front door, which is not "
-                    "built yet; nothing to connect to.\n");
-    return STOA_BIN_EXIT_USAGE;
 }
 
 int main(int argc, char **argv) {

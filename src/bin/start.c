@@ -19,6 +19,7 @@
 #include "util/alloc.h"
 #include "util/assert.h"
 #include "engine/engine.h"
+#include "server/geomys_server.h"
 #include "server/server.h"
 #include "util/config.h"
 #include "util/env.h"
@@ -49,6 +50,7 @@ struct node {
     struct stoa_os_dir_lock lock;
     struct stoa_engine *engine;
     struct stoa_server *server;
+    struct stoa_geomys_server *geomys;
     struct stoa_env_timer *tick_timer;
     bool stopping;
 };
@@ -261,6 +263,10 @@ static void stop(struct node *node, const char *why) {
         stoa_server_stop(node->server, NULL, NULL);
         node->server = NULL;
     }
+    if (node->geomys != NULL) {
+        stoa_geomys_server_stop(node->geomys, NULL, NULL);
+        node->geomys = NULL;
+    }
     stoa_os_signals_close(&node->signals, NULL, NULL);
     node->env->ops->timer_close(node->tick_timer, NULL, NULL);
 }
@@ -293,6 +299,9 @@ static void log_started(struct node *node) {
     stoa_server_address(node->server, &address);
     char resp_address[STOA_ADDRESS_TEXT_BYTES_MAX];
     stoa_address_format(&address, resp_address);
+    stoa_geomys_server_address(node->geomys, &address);
+    char geomys_address[STOA_ADDRESS_TEXT_BYTES_MAX];
+    stoa_address_format(&address, geomys_address);
     STOA_LOG_INFO(
         &node->log, "bin", "started", STOA_FIELD_STR("version", STOA_VERSION),
         STOA_FIELD_INT("pid", getpid()),
@@ -307,8 +316,8 @@ static void log_started(struct node *node) {
         STOA_FIELD_INT("max_peers", config->node_max_peers),
         STOA_FIELD_INT("replication_factor", config->node_storage_replication_factor),
         STOA_FIELD_UINT("keys", stoa_keyspace_count(stoa_engine_keyspace(node->engine))),
-        STOA_FIELD_UINT("applied_index", stats.applied_index),
-        STOA_FIELD_STR("resp", resp_address));
+        STOA_FIELD_UINT("applied_index", stats.applied_index), STOA_FIELD_STR("resp", resp_address),
+        STOA_FIELD_STR("geomys", geomys_address));
 }
 
 static enum stoa_engine_durability durability_of(enum stoa_config_durability durability) {
@@ -382,6 +391,29 @@ static int start_server(struct node *node) {
     return STOA_OK;
 }
 
+/* Starts the Geomys front door on listen.host:listen.geomys.port, with the RESP door's client
+ * limits and password (docs/protocols/geomys.md). */
+static int start_geomys(struct node *node) {
+    const struct stoa_config *config = &node->config;
+    struct stoa_geomys_server_options options = {.clients_max = (size_t)config->resp_max_clients,
+                                                 .output_bytes_max =
+                                                     (size_t)config->resp_output_buffer_bytes,
+                                                 .password = config->resp_password,
+                                                 .log = &node->log};
+    int result = stoa_address_parse_host(config->listen_host, strlen(config->listen_host),
+                                         (uint16_t)config->listen_geomys_port, &options.address);
+    if (result == STOA_OK) {
+        result = stoa_geomys_server_start(node->env, node->engine, &options, &node->geomys);
+    }
+    if (result != STOA_OK) {
+        char text[STOA_ADDRESS_TEXT_BYTES_MAX];
+        stoa_address_format(&options.address, text);
+        STOA_LOG_ERROR(&node->log, "bin", "cannot listen for Geomys clients",
+                       STOA_FIELD_STR("address", text), STOA_FIELD_ERR(result));
+    }
+    return result;
+}
+
 /* Runs the loop with the engine open until a signal stops it, then closes the engine. */
 static int serve(struct node *node) {
     int status = open_engine(node);
@@ -398,6 +430,10 @@ static int serve(struct node *node) {
     }
     if (result == STOA_OK) {
         result = start_server(node);
+        if (result == STOA_OK && (result = start_geomys(node)) != STOA_OK) {
+            stoa_server_stop(node->server, NULL, NULL);
+            node->server = NULL;
+        }
         if (result != STOA_OK) {
             stoa_os_signals_close(&node->signals, NULL, NULL);
             node->env->ops->timer_close(node->tick_timer, NULL, NULL);

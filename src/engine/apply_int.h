@@ -36,7 +36,7 @@ typedef int (*apply_handler_fn)(struct apply_call *call);
 #define APPLY_TEXT_NO_SUCH_KEY "ERR no such key"
 #define APPLY_TEXT_INDEX_RANGE "ERR index out of range"
 #define APPLY_TEXT_OOM "OOM command not allowed when used memory > 'maxmemory'."
-#define APPLY_TEXT_STRING_SIZE "ERR string exceeds maximum allowed size"
+#define APPLY_TEXT_STRING_SIZE "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
 #define APPLY_TEXT_MALFORMED "ERR malformed command"
 #define APPLY_TEXT_NOT_FLOAT "ERR value is not a valid float"
 #define APPLY_TEXT_NAN "ERR increment would produce NaN or Infinity"

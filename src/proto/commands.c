@@ -351,14 +351,14 @@ static void unknown_command(const struct stoa_command_argument *argv, size_t arg
     for (size_t i = 1; i < argc && quoted_length < STOA_COMMANDS_UNKNOWN_QUOTE_BYTES_MAX; i++) {
         size_t budget = STOA_COMMANDS_UNKNOWN_QUOTE_BYTES_MAX - quoted_length;
         int n = snprintf(quoted + quoted_length, sizeof(quoted) - quoted_length, "'%.*s' ",
-                         commands_quote_length(&argv[i], budget), (const char *)argv[i].data);
+                         commands_quote_length(&argv[i], budget), commands_quote_text(&argv[i]));
         STOA_ASSERT(n > 0 && (size_t)n < sizeof(quoted) - quoted_length);
         quoted_length += (size_t)n;
     }
     quoted[quoted_length] = '\0';
     snprintf(text, sizeof(text), "ERR unknown command '%.*s', with args beginning with: %s",
              commands_quote_length(&argv[0], STOA_COMMANDS_UNKNOWN_QUOTE_BYTES_MAX),
-             (const char *)argv[0].data, quoted);
+             commands_quote_text(&argv[0]), quoted);
     commands_output_fail(output, STOA_ERR_UNSUPPORTED, text);
 }
 
@@ -375,7 +375,7 @@ static void unknown_subcommand(const struct stoa_command_argument *argv,
     }
     snprintf(text, sizeof(text), "ERR unknown subcommand '%.*s'. Try %s HELP.",
              commands_quote_length(&argv[1], STOA_COMMANDS_UNKNOWN_QUOTE_BYTES_MAX),
-             (const char *)argv[1].data, upper);
+             commands_quote_text(&argv[1]), upper);
     commands_output_fail(output, STOA_ERR_UNSUPPORTED, text);
 }
 
@@ -476,7 +476,7 @@ static int output_reserve(struct stoa_commands_output *output, size_t count) {
 int stoa_commands_translate(const struct stoa_commands_spec *spec,
                             const struct stoa_command_argument *argv, size_t argc, int64_t now_ms,
                             uint64_t random, struct stoa_commands_output *output) {
-    STOA_ASSERT(spec != NULL && output != NULL && argv != NULL && argc >= 1);
+    STOA_ASSERT(spec != NULL && output != NULL && argv != NULL && argc >= 1 && now_ms >= 0);
     STOA_ASSERT((unsigned)spec->id < STOA_COMMANDS_COUNT && &table[spec->id].spec == spec);
     output_reset(output, spec);
     int result = stoa_commands_check(spec, argc, output);

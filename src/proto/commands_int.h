@@ -73,6 +73,10 @@ int commands_int64(struct commands_call *call, size_t index, const char *text, i
  * its arguments, and at most max. */
 int commands_quote_length(const struct stoa_command_argument *argument, size_t max);
 
+/* The argument's bytes for "%.*s" with commands_quote_length ("" for an empty argument, whose
+ * data may be NULL). */
+const char *commands_quote_text(const struct stoa_command_argument *argument);
+
 /* ---- translations, one per command or shape (commands_string.c, commands_keys.c,
  * commands_list.c, commands_server.c) ---- */
 

@@ -131,7 +131,8 @@ int commands_flushall(struct commands_call *call) {
  * cursor is 0. The text ends at a NUL, as Redis's C string does. Returns 0 or -1. */
 static int cursor_parse(const struct stoa_command_argument *argument, uint64_t *cursor) {
     const uint8_t *text = argument->data;
-    size_t length = (size_t)commands_quote_length(argument, argument->length);
+    const uint8_t *nul = argument->length > 0 ? memchr(text, '\0', argument->length) : NULL;
+    size_t length = nul != NULL ? (size_t)(nul - text) : argument->length;
     if (length == 0) {
         *cursor = 0;
         return 0;
@@ -234,7 +235,7 @@ static int expire_options_parse(struct commands_call *call, uint8_t *flags) {
             return commands_failf(
                 call, STOA_ERR_INVALID, "ERR Unsupported option %.*s",
                 commands_quote_length(option, STOA_COMMANDS_OPTION_QUOTE_BYTES_MAX),
-                (const char *)option->data);
+                commands_quote_text(option));
         }
     }
     if ((*flags & STOA_OP_EXPIRE_NX) != 0 && *flags != STOA_OP_EXPIRE_NX) {

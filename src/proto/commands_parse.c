@@ -93,6 +93,10 @@ int commands_quote_length(const struct stoa_command_argument *argument, size_t m
     return (int)length;
 }
 
+const char *commands_quote_text(const struct stoa_command_argument *argument) {
+    return argument->data != NULL ? (const char *)argument->data : "";
+}
+
 bool commands_word_is(const struct stoa_command_argument *argument, const char *word) {
     size_t length = strlen(word);
     if (argument->length != length) {

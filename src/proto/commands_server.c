@@ -68,7 +68,7 @@ static int hello_options(struct commands_call *call, size_t first,
             return commands_failf(
                 call, STOA_ERR_INVALID, "ERR Syntax error in HELLO option '%.*s'",
                 commands_quote_length(option, STOA_COMMANDS_OPTION_QUOTE_BYTES_MAX),
-                (const char *)option->data);
+                commands_quote_text(option));
         }
     }
     return STOA_OK;

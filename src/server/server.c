@@ -288,6 +288,8 @@ static void finish_saves(struct stoa_server *server) {
 static void on_hook(void *context) {
     struct stoa_server *server = context;
     finish_saves(server);
+    /* Writes from other front doors (Geomys) may have fed parked pops. */
+    stoa_server_blocked_wake(server);
     resume_inputs(server);
     if (server->writes_pending) {
         server->writes_pending = false;

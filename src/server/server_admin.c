@@ -68,11 +68,16 @@ static bool password_matches(const struct stoa_server *server,
 static bool authenticate(struct connection *connection, const struct stoa_command_argument *user,
                          const struct stoa_command_argument *password) {
     struct stoa_server *server = connection->server;
-    if (server->password[0] == '\0') {
+    if (server->password[0] == '\0' && user == NULL) {
         error(connection, STOA_ERR_INVALID,
               "ERR AUTH <password> called without any password configured for the default "
               "user. Are you sure your configuration is correct?");
         return false;
+    }
+    if (server->password[0] == '\0' && argument_is(user, "default")) {
+        /* Without a password the default user takes any password, as in Redis. */
+        connection->authenticated = true;
+        return true;
     }
     if ((user != NULL && !argument_is(user, "default")) || !password_matches(server, password)) {
         error(connection, STOA_ERR_PERMISSION,
@@ -683,13 +688,16 @@ static bool parse_bytes(const struct stoa_command_argument *text, int64_t *bytes
     return true;
 }
 
+/* Redis's words for a value CONFIG SET cannot take, by parameter. */
 static void config_set_failed(struct connection *connection,
                               const struct stoa_command_argument *name) {
+    const char *why = argument_is(name, "maxmemory") ? "argument must be a memory value"
+                      : argument_is(name, "maxmemory-policy")
+                          ? "argument(s) must be one of the following: noeviction, volatile-ttl"
+                          : "argument couldn't be parsed into an integer";
     char text[STOA_REPLY_TEXT_BYTES_MAX];
-    snprintf(text, sizeof(text),
-             "ERR CONFIG SET failed (possibly related to argument '%.*s') - argument couldn't "
-             "be parsed into an integer or is not one of the allowed values",
-             (int)(name->length > 64 ? 64 : name->length), (const char *)name->data);
+    snprintf(text, sizeof(text), "ERR CONFIG SET failed (possibly related to argument '%.*s') - %s",
+             (int)(name->length > 64 ? 64 : name->length), (const char *)name->data, why);
     error(connection, STOA_ERR_INVALID, text);
 }
 

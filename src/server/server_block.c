@@ -62,14 +62,19 @@ static void describe_parked(const struct connection *connection, struct stoa_com
 }
 
 /* Serves request from its first key that has data. Returns true when the client got its
- * answer (data, or an error such as WRONGTYPE), false when every key is empty. */
+ * answer, false when every key is empty. A key of another type is an error answer only when
+ * the request arrives (first_attempt), as in Redis: a parked client keeps waiting through a
+ * key that became a string, and is served when the key holds a list again. */
 static bool try_serve(struct connection *connection, const struct stoa_commands_output *request,
-                      int64_t now_ms) {
+                      int64_t now_ms, bool first_attempt) {
     struct stoa_server *server = connection->server;
     for (size_t i = 0; i < request->key_count; i++) {
         struct length_probe probe = {.reply = {&probe_ops, &probe}};
         (void)stoa_engine_query(server->engine, now_ms, STOA_OP_LLEN, &request->arguments[i], 1,
                                 &probe.reply);
+        if (probe.error != 0 && !first_attempt) {
+            continue;
+        }
         if (probe.error != 0) {
             connection->writer.reply.ops->error(&connection->writer.reply, probe.error, probe.text);
             return true;
@@ -182,7 +187,7 @@ static int park(struct connection *connection, const struct stoa_commands_output
 
 void stoa_server_block(struct connection *connection, const struct stoa_commands_output *out,
                        int64_t now_ms) {
-    if (try_serve(connection, out, now_ms)) {
+    if (try_serve(connection, out, now_ms, true)) {
         stoa_server_blocked_wake(connection->server);
         return;
     }
@@ -209,7 +214,7 @@ void stoa_server_blocked_wake(struct stoa_server *server) {
             struct connection *next = connection->next_blocked;
             struct stoa_commands_output request;
             describe_parked(connection, &request);
-            if (try_serve(connection, &request, now_ms)) {
+            if (try_serve(connection, &request, now_ms, false)) {
                 unpark(connection);
                 served = true;
             }
@@ -228,11 +233,8 @@ void stoa_server_blocked_expire(struct stoa_server *server, int64_t now_ms) {
         struct connection *next = connection->next_blocked;
         int64_t deadline = connection->blocked_deadline_ms;
         if (deadline != 0 && now_ms >= deadline) {
-            if (connection->blocked_opcode == STOA_OP_POP) {
-                connection->writer.reply.ops->null_array(&connection->writer.reply);
-            } else {
-                connection->writer.reply.ops->null_bulk(&connection->writer.reply);
-            }
+            /* Redis answers a timed-out BLPOP, BRPOP and BLMOVE alike: a null array. */
+            connection->writer.reply.ops->null_array(&connection->writer.reply);
             unpark(connection);
         }
         connection = next;

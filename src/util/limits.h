@@ -339,6 +339,59 @@
  * or an integer of up to 19 digits and a sign. */
 #define STOA_RESP_DOUBLE_TEXT_BYTES_MAX 32
 
+/* ---- proto: RESP replies (the client side: stoa cli) ---- */
+
+/* Nesting of aggregate replies (arrays, maps, sets, pushes, attributes). Redis's deepest
+ * replies (COMMAND DOCS, XINFO STREAM FULL) nest about 6 deep and hiredis stops at 9; 32
+ * leaves room and bounds the parser's stack, which lives inside the parser. */
+#define STOA_RESP_REPLY_DEPTH_MAX 32
+/* Elements of one reply, every level counted. KEYS * over 4 million keys fits; each element
+ * costs the parser about 48 bytes, so the table stays under 200 MiB. An aggregate announcing
+ * more is malformed before anything is allocated for it. */
+#define STOA_RESP_REPLY_ELEMENTS_MAX (4 * 1024 * 1024)
+/* A line of a reply (a simple string, an error, a number, a length): the same bound as a
+ * request's inline line. A server sends long texts as bulk strings. */
+#define STOA_RESP_REPLY_LINE_BYTES_MAX (64 * 1024)
+
+/* ---- cli: the stoa cli client ---- */
+
+/* Bytes of one reply the client buffers: a bulk of the largest size with room for headers. */
+#define STOA_CLI_REPLY_BYTES_MAX (1024ULL * 1024 * 1024)
+/* One typed or pasted line of the interactive client; a longer one is refused unsent. */
+#define STOA_CLI_LINE_BYTES_MAX (1024 * 1024)
+/* Lines kept in ~/.stoa_history: redis-cli keeps 100; 1000 is a day of typing. */
+#define STOA_CLI_HISTORY_LINES_MAX 1000
+/* The kv word walks the keyspace with SCAN ... COUNT STOA_CLI_KV_SCAN_COUNT, for at most
+ * STOA_CLI_KV_ROUNDS_MAX rounds, so a keyspace changing under it cannot keep it forever. */
+#define STOA_CLI_KV_SCAN_COUNT 100
+#define STOA_CLI_KV_ROUNDS_MAX (1024 * 1024)
+/* How long connecting may take before the client gives up (a host that drops SYNs). */
+#define STOA_CLI_CONNECT_TIMEOUT_MS 5000
+
+/* ---- proto: Geomys ---- */
+
+/* Bytes of one Geomys request (one MessagePack map). Geomys itself read at most 1024 bytes
+ * per request; 1 MiB leaves room for values far larger than any Geomys client could send,
+ * while a client that announces more is refused as soon as the length is read. */
+#define STOA_GEOMYS_REQUEST_BYTES_MAX (1024 * 1024)
+/* MessagePack objects in one request, the map itself, keys and values included. A request
+ * has at most seven fields (15 objects); 32 leaves room for fields we ignore, bounds what the
+ * decoder allocates for containers (each announced element needs a slot), and keeps nesting
+ * within msgpack-c's fixed container stack (32, asserted in src/proto/geomys.c). */
+#define STOA_GEOMYS_REQUEST_OBJECTS_MAX 32
+/* The decoder's arena (msgpack_zone) keeps one chunk of this size between requests: the
+ * objects of the largest request (32 of 24 bytes) fit in it, so steady traffic makes no
+ * allocation. */
+#define STOA_GEOMYS_ZONE_CHUNK_BYTES 4096
+/* A Geomys error text written by the front door ("unknown command '<name>'" with the name
+ * cut at 64 bytes). */
+#define STOA_GEOMYS_ERROR_BYTES_MAX 128
+#define STOA_GEOMYS_COMMAND_QUOTE_BYTES_MAX 64
+/* An integer as decimal text: 20 digits and a sign. */
+#define STOA_GEOMYS_NUMBER_TEXT_BYTES 24
+/* The words of one translated request: SET key value PX ms. */
+#define STOA_GEOMYS_ARGUMENTS_MAX 5
+
 /* ---- server: the RESP front door ---- */
 
 /* CLIENT SETNAME: Redis has no bound; 256 bytes shows in CLIENT LIST and logs readably. */
@@ -428,6 +481,17 @@ _Static_assert(STOA_RESP_UNAUTHENTICATED_ARGUMENTS_MAX <= STOA_RESP_ARGUMENTS_MA
                "the unauthenticated limits are tighter");
 _Static_assert(STOA_RESP_ARGUMENTS_CAPACITY_MIN <= STOA_RESP_ARGUMENTS_KEEP_MAX,
                "a table of the first size is kept");
+
+_Static_assert(STOA_RESP_REPLY_LINE_BYTES_MAX + 2 < STOA_CLI_REPLY_BYTES_MAX &&
+                   STOA_RESP_BULK_BYTES_MAX + 1024 <= STOA_CLI_REPLY_BYTES_MAX,
+               "the client buffers a reply of one largest bulk or line");
+
+_Static_assert(STOA_GEOMYS_ZONE_CHUNK_BYTES >= STOA_GEOMYS_REQUEST_OBJECTS_MAX * 32,
+               "the objects of the largest Geomys request fit in the kept arena chunk");
+_Static_assert(STOA_GEOMYS_ERROR_BYTES_MAX >= STOA_GEOMYS_COMMAND_QUOTE_BYTES_MAX + 32,
+               "a Geomys unknown-command text fits whole");
+_Static_assert(STOA_GEOMYS_REQUEST_BYTES_MAX <= STOA_COMMAND_BYTES_MAX,
+               "a Geomys request's bytes fit in one command's bytes");
 
 _Static_assert(STOA_COMMANDS_ERROR_BYTES_MAX >= 2 * STOA_COMMANDS_UNKNOWN_QUOTE_BYTES_MAX + 128,
                "an unknown-command line fits whole");

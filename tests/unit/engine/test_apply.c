@@ -213,19 +213,19 @@ static void test_largest(void **state) {
     a = (struct args){0};
     args_i64(args_u8(args_bytes(args_text(&a, "v"), big, STOA_VALUE_BYTES_MAX + 1), 0), 0);
     assert_string_equal(harness_write(&h, 1, STOA_OP_SET, &a),
-                        "-ERR string exceeds maximum allowed size");
+                        "-ERR string exceeds maximum allowed size (proto-max-bulk-len)");
     a.list[1].length = STOA_VALUE_BYTES_MAX - 1;
     assert_string_equal(harness_write(&h, 1, STOA_OP_SET, &a), "+OK");
     a = (struct args){0};
     args_bytes(args_text(&a, "v"), "xy", 2);
     assert_string_equal(harness_write(&h, 1, STOA_OP_APPEND, &a),
-                        "-ERR string exceeds maximum allowed size");
+                        "-ERR string exceeds maximum allowed size (proto-max-bulk-len)");
     a.list[1].length = 1;
     assert_string_equal(harness_write(&h, 1, STOA_OP_APPEND, &a), ":536870912");
     a = (struct args){0};
     args_bytes(args_i64(args_text(&a, "w"), STOA_VALUE_BYTES_MAX - 1), "xy", 2);
     assert_string_equal(harness_write(&h, 1, STOA_OP_SETRANGE, &a),
-                        "-ERR string exceeds maximum allowed size");
+                        "-ERR string exceeds maximum allowed size (proto-max-bulk-len)");
     assert_string_equal(one(1, STOA_OP_EXISTS, "w"), ":0");
     a.list[2].length = 1;
     assert_string_equal(harness_write(&h, 1, STOA_OP_SETRANGE, &a), ":536870912");

@@ -318,9 +318,10 @@ static void test_unknown_command(void **state) {
     snprintf(expected, sizeof(expected),
              "ERR unknown command '%.128s', with args beginning with: ", line);
     expect_error(line, expected);
-    /* Binary words: CR LF become spaces; a NUL ends the quoted text, as C's %s does. */
+    /* Binary words: CR LF become spaces; a NUL ends the quoted text, as C's %s does; an
+     * empty word may have no bytes at all. */
     struct stoa_command_argument argv[3] = {
-        {(const uint8_t *)"a\r\nb", 4}, {(const uint8_t *)"x\0y", 3}, {(const uint8_t *)"", 0}};
+        {(const uint8_t *)"a\r\nb", 4}, {(const uint8_t *)"x\0y", 3}, {NULL, 0}};
     assert_int_equal(run_argv(argv, 3, STOA_COMMANDS_DOOR_RESP), STOA_ERR_UNSUPPORTED);
     assert_string_equal(out.error, "ERR unknown command 'a  b', with args beginning with: 'x' '' ");
     /* A command not on this door is unknown there. */
@@ -379,6 +380,7 @@ static void test_set_family(void **state) {
     expect_write("set k v keepttl", STOA_OP_SET, "k|v|u8=4|i64=0");
     expect_write("set k v nx nx ex 1 ex 2", STOA_OP_SET, "k|v|u8=1|i64=1700000002000");
     expect_write("set k v get nx", STOA_OP_SET, "k|v|u8=9|i64=0");
+    expect_write("set k v keepttl KEEPTTL get get", STOA_OP_SET, "k|v|u8=12|i64=0");
     expect_write("setnx k v", STOA_OP_SET, "k|v|u8=17|i64=0");
     expect_write("setex k 10 v", STOA_OP_SET, "k|v|u8=0|i64=1700000010000");
     expect_write("psetex k 10 v", STOA_OP_SET, "k|v|u8=0|i64=1700000000010");
@@ -388,6 +390,7 @@ static void test_set_family(void **state) {
     expect_write("getex k persist", STOA_OP_GETEX, "k|u8=1|i64=0");
     expect_write("getex k EX 5", STOA_OP_GETEX, "k|u8=2|i64=1700000005000");
     expect_write("getex k pxat 99", STOA_OP_GETEX, "k|u8=2|i64=99");
+    expect_write("getex k ex 1 ex 2", STOA_OP_GETEX, "k|u8=2|i64=1700000002000");
 }
 
 /* SET's conflicting or incomplete options are syntax errors, and bad times are Redis's
@@ -583,6 +586,7 @@ static void test_expire(void **state) {
     expect_write("pexpire k 10 nx", STOA_OP_PEXPIREAT, "k|i64=1700000000010|u8=1");
     expect_write("expireat k 100 xx gt", STOA_OP_PEXPIREAT, "k|i64=100000|u8=6");
     expect_write("pexpireat k 100 LT", STOA_OP_PEXPIREAT, "k|i64=100|u8=8");
+    expect_write("expire k 10 nx NX", STOA_OP_PEXPIREAT, "k|i64=1700000010000|u8=1");
     expect_write("expire k -10", STOA_OP_PEXPIREAT, "k|i64=1699999990000|u8=0");
     expect_write("pexpireat k -9223372036854775808", STOA_OP_PEXPIREAT,
                  "k|i64=-9223372036854775808|u8=0");
