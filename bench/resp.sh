@@ -92,3 +92,38 @@ for persistence in off fsync; do
 done
 echo
 echo "redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'), $REQUESTS requests, 50 clients, median of $RUNS runs"
+
+# Memory for 1,000,000 small keys (key:<12 digits> -> 16 bytes), loaded with redis-cli --pipe
+# into each server with persistence off: INFO's used_memory and the process's resident set.
+KEYS=1000000
+generate() {
+  /usr/bin/python3 - "$KEYS" <<'PY'
+import sys
+out = sys.stdout.buffer
+for i in range(int(sys.argv[1])):
+    key = b"key:%012d" % i
+    out.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$16\r\n0123456789abcdef\r\n" % (len(key), key))
+PY
+}
+generate > "$WORK/keys.resp"
+memory_of() { # $1 server kind: prints "used_memory rss_bytes"
+  local port
+  port=$(free_port)
+  "start_$1" "$port" off
+  local rss_before used_before
+  used_before=$(redis-cli -p "$port" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')
+  rss_before=$(awk '/VmRSS/ { print $2 * 1024 }' "/proc/$SERVER_PID/status")
+  redis-cli -p "$port" --pipe < "$WORK/keys.resp" >/dev/null
+  local used rss
+  used=$(redis-cli -p "$port" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')
+  rss=$(awk '/VmRSS/ { print $2 * 1024 }' "/proc/$SERVER_PID/status")
+  stop_server
+  echo "$(( (used - used_before) / KEYS )) $(( (rss - rss_before) / KEYS ))"
+}
+read -r redis_used redis_rss < <(memory_of redis)
+read -r stoa_used stoa_rss < <(memory_of stoa)
+echo
+echo "| 1,000,000 keys of 16 bytes | Redis | stoa | stoa / Redis |"
+echo "|---|---:|---:|---:|"
+echo "| used_memory growth per key, bytes | $redis_used | $stoa_used | $(awk -v a="$stoa_used" -v b="$redis_used" 'BEGIN { printf "%.2f", a / b }') |"
+echo "| resident memory growth per key, bytes | $redis_rss | $stoa_rss | $(awk -v a="$stoa_rss" -v b="$redis_rss" 'BEGIN { printf "%.2f", a / b }') |"

@@ -244,6 +244,7 @@ static const struct stoa_env_ops os_env_ops = {
     .stream_read_start = stoa_os_env_stream_read_start,
     .stream_read_stop = stoa_os_env_stream_read_stop,
     .stream_write = stoa_os_env_stream_write,
+    .stream_try_write = stoa_os_env_stream_try_write,
     .stream_write_queue_bytes = stoa_os_env_stream_write_queue_bytes,
     .stream_peer_address = stoa_os_env_stream_peer_address,
     .stream_close = stoa_os_env_stream_close,

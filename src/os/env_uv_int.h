@@ -37,6 +37,8 @@ int stoa_os_env_stream_read_start(struct stoa_env_stream *stream, stoa_env_read_
 void stoa_os_env_stream_read_stop(struct stoa_env_stream *stream);
 int stoa_os_env_stream_write(struct stoa_env_stream *stream, const uint8_t *data, size_t length,
                              stoa_env_write_fn on_write, void *context);
+int stoa_os_env_stream_try_write(struct stoa_env_stream *stream, const uint8_t *data,
+                                 size_t length, size_t *written);
 size_t stoa_os_env_stream_write_queue_bytes(struct stoa_env_stream *stream);
 int stoa_os_env_stream_peer_address(struct stoa_env_stream *stream, struct stoa_address *address);
 void stoa_os_env_stream_close(struct stoa_env_stream *stream, stoa_env_close_fn on_close,

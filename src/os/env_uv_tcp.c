@@ -254,6 +254,27 @@ int stoa_os_env_stream_write(struct stoa_env_stream *stream, const uint8_t *data
     return STOA_OK;
 }
 
+int stoa_os_env_stream_try_write(struct stoa_env_stream *stream, const uint8_t *data,
+                                 size_t length, size_t *written) {
+    STOA_ASSERT(stream != NULL && !stream->closing && written != NULL);
+    STOA_ASSERT(data != NULL || length == 0);
+    if (length == 0 || stream->handle.write_queue_size > 0) {
+        *written = 0;
+        return STOA_OK;
+    }
+    uv_buf_t buffer = {.base = (char *)(uintptr_t)data, .len = length};
+    int status = uv_try_write((uv_stream_t *)&stream->handle, &buffer, 1);
+    if (status == UV_EAGAIN) {
+        *written = 0;
+        return STOA_OK;
+    }
+    if (status < 0) {
+        return stoa_os_err_from_uv(status);
+    }
+    *written = (size_t)status;
+    return STOA_OK;
+}
+
 size_t stoa_os_env_stream_write_queue_bytes(struct stoa_env_stream *stream) {
     STOA_ASSERT(stream != NULL);
     return stream->handle.write_queue_size;

@@ -520,6 +520,13 @@ static void info_persistence(struct info *info, const struct stoa_server *server
     info_line(info, "log_bytes_written:%llu", (unsigned long long)stats.log_bytes);
     info_line(info, "log_group_commits:%llu", (unsigned long long)stats.flushes);
     info_line(info, "log_failed:%d", stats.failure != 0 ? 1 : 0);
+    info_line(info, "group_commits:%llu", (unsigned long long)server->flush_count);
+    info_line(info, "group_commit_usec_last:%llu", (unsigned long long)server->flush_usec_last);
+    info_line(info, "group_commit_usec_max:%llu", (unsigned long long)server->flush_usec_max);
+    info_line(info, "group_commit_usec_avg:%llu",
+              (unsigned long long)(server->flush_count > 0
+                                       ? server->flush_usec_total / server->flush_count
+                                       : 0));
     info_line(info, "%s", "");
 }
 
@@ -534,6 +541,24 @@ static void info_stats(struct info *info, const struct stoa_server *server) {
     info_line(info, "expired_keys:%llu", (unsigned long long)stoa_keyspace_expired_count(keyspace));
     info_line(info, "evicted_keys:%llu", (unsigned long long)stoa_keyspace_evicted_count(keyspace));
     info_line(info, "protocol_errors:%llu", (unsigned long long)server->stats.protocol_errors);
+    info_line(info, "%s", "");
+}
+
+/* Redis's cmdstat lines: calls, time spent (not counting the group commit), failures. */
+static void info_commandstats(struct info *info, const struct stoa_server *server) {
+    info_line(info, "# Commandstats");
+    for (int id = 0; id < STOA_COMMANDS_COUNT; id++) {
+        const struct command_stat *stat = &server->command_stats[id];
+        if (stat->calls == 0) {
+            continue;
+        }
+        const struct stoa_commands_spec *spec = stoa_commands_spec((enum stoa_commands_id)id);
+        info_line(info,
+                  "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,rejected_calls=0,"
+                  "failed_calls=%llu",
+                  spec->name, (unsigned long long)stat->calls, (unsigned long long)stat->usec,
+                  (double)stat->usec / (double)stat->calls, (unsigned long long)stat->failed);
+    }
     info_line(info, "%s", "");
 }
 
@@ -562,6 +587,9 @@ static void command_info(struct connection *connection, const struct stoa_comman
         info_line(&info, "role:master");
         info_line(&info, "connected_slaves:0");
         info_line(&info, "%s", "");
+    }
+    if (wanted(out, "commandstats", false)) {
+        info_commandstats(&info, server);
     }
     if (wanted(out, "keyspace", true)) {
         const struct stoa_keyspace *keyspace = stoa_engine_keyspace(server->engine);
@@ -832,6 +860,10 @@ void stoa_server_admin(struct connection *connection, const struct stoa_commands
     } else if (id == STOA_COMMANDS_CONFIG_RESETSTAT) {
         server->stats.commands = 0;
         server->stats.protocol_errors = 0;
+        memset(server->command_stats, 0, sizeof(server->command_stats));
+        server->flush_count = 0;
+        server->flush_usec_total = 0;
+        server->flush_usec_max = 0;
         status(connection, "OK");
     } else if (id == STOA_COMMANDS_PING) {
         if (out->argument_count == 0) {

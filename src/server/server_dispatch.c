@@ -20,19 +20,20 @@ static void remember_name(struct connection *connection, const struct stoa_comma
 }
 
 /* Applies a translated write; its reply waits for the log (group commit at the hook). */
-void stoa_server_run_write(struct connection *connection, const struct stoa_commands_output *out,
-                           int64_t now_ms) {
+int stoa_server_run_write(struct connection *connection, const struct stoa_commands_output *out,
+                          int64_t now_ms) {
     struct stoa_server *server = connection->server;
     struct stoa_command command = {.opcode = out->opcode,
                                    .stamp_ms = now_ms,
                                    .argument_count = out->argument_count,
                                    .arguments = out->arguments};
     uint64_t index = 0;
-    (void)stoa_engine_write(server->engine, &command, &connection->writer.reply, &index);
+    int result = stoa_engine_write(server->engine, &command, &connection->writer.reply, &index);
     if (index > connection->wait_index) {
         connection->wait_index = index;
     }
     server->writes_pending = true;
+    return result;
 }
 
 /* Checks that the request may run now: AUTH first, DEBUG only when enabled. */
@@ -51,6 +52,9 @@ static bool allowed(struct connection *connection, const struct stoa_commands_sp
     return true;
 }
 
+static int run(struct connection *connection, const struct stoa_commands_spec *spec,
+               const struct stoa_command_argument *argv, size_t argc);
+
 void stoa_server_execute(struct connection *connection, const struct stoa_command_argument *argv,
                          size_t argc) {
     struct stoa_server *server = connection->server;
@@ -66,6 +70,19 @@ void stoa_server_execute(struct connection *connection, const struct stoa_comman
     if (!allowed(connection, spec)) {
         return;
     }
+    int64_t start_ns = stoa_env_monotonic_ns(server->env);
+    int result = run(connection, spec, argv, argc);
+    struct command_stat *stat = &server->command_stats[spec->id];
+    stat->calls++;
+    stat->failed += result != STOA_OK;
+    stat->usec += (uint64_t)(stoa_env_monotonic_ns(server->env) - start_ns) / 1000;
+}
+
+/* Translates and runs an allowed request. Returns 0, or the error it replied. */
+static int run(struct connection *connection, const struct stoa_commands_spec *spec,
+               const struct stoa_command_argument *argv, size_t argc) {
+    struct stoa_server *server = connection->server;
+    struct stoa_commands_output *out = &server->translated;
     int64_t now_ms = stoa_env_real_ms(server->env);
     uint64_t random = 0;
     if (spec->id == STOA_COMMANDS_RANDOMKEY) {
@@ -73,23 +90,23 @@ void stoa_server_execute(struct connection *connection, const struct stoa_comman
     }
     if (stoa_commands_translate(spec, argv, argc, now_ms, random, out) != STOA_OK) {
         reply_error(connection, out->error_code, out->error);
-        return;
+        return out->error_code;
     }
     switch (out->kind) {
-    case STOA_COMMANDS_KIND_WRITE:
-        stoa_server_run_write(connection, out, now_ms);
+    case STOA_COMMANDS_KIND_WRITE: {
+        int result = stoa_server_run_write(connection, out, now_ms);
         stoa_server_blocked_wake(server);
-        return;
+        return result;
+    }
     case STOA_COMMANDS_KIND_READ:
-        (void)stoa_engine_query(server->engine, now_ms, out->opcode, out->arguments,
-                                out->argument_count, &connection->writer.reply);
-        return;
+        return stoa_engine_query(server->engine, now_ms, out->opcode, out->arguments,
+                                 out->argument_count, &connection->writer.reply);
     case STOA_COMMANDS_KIND_BLOCKING:
         stoa_server_block(connection, out, now_ms);
-        return;
+        return STOA_OK;
     case STOA_COMMANDS_KIND_SERVER:
         stoa_server_admin(connection, out);
-        return;
+        return STOA_OK;
     case STOA_COMMANDS_KIND_NONE:
     case STOA_COMMANDS_KIND_ERROR:
         break;

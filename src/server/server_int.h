@@ -89,6 +89,16 @@ struct stoa_server {
     void *stopped_context;
     int64_t started_ms;
     struct stoa_server_stats stats;
+    /* INFO commandstats and the group-commit latency (INFO persistence). */
+    struct command_stat {
+        uint64_t calls;
+        uint64_t failed;
+        uint64_t usec;
+    } command_stats[STOA_COMMANDS_COUNT];
+    uint64_t flush_count;
+    uint64_t flush_usec_total;
+    uint64_t flush_usec_max;
+    uint64_t flush_usec_last;
     struct stoa_commands_output translated;    /* reused for every request */
     struct stoa_commands_output blocked_write; /* reused to serve a parked connection */
     struct stoa_command_argument *argv;        /* the request's words, reused */
@@ -109,8 +119,8 @@ void stoa_server_execute(struct connection *connection, const struct stoa_comman
                          size_t argc);
 
 /* Applies a translated write for connection (its reply waits for the group commit). */
-void stoa_server_run_write(struct connection *connection, const struct stoa_commands_output *out,
-                           int64_t now_ms);
+int stoa_server_run_write(struct connection *connection, const struct stoa_commands_output *out,
+                          int64_t now_ms);
 
 /* ---- server_admin.c ---- */
 

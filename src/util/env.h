@@ -98,6 +98,12 @@ struct stoa_env_ops {
     /* Queues length bytes; data is borrowed until on_write runs (exactly once). */
     int (*stream_write)(struct stoa_env_stream *stream, const uint8_t *data, size_t length,
                         stoa_env_write_fn on_write, void *context);
+    /* Writes what the kernel takes now, without queueing or a callback: sets *written (0 ..
+     * length; 0 when the socket is full or writes are already queued, which must finish
+     * first). Returns 0 or an error (STOA_ERR_CLOSED for a peer gone). The fast path of a
+     * server: a reply that fits the socket costs one write(2) and nothing else. */
+    int (*stream_try_write)(struct stoa_env_stream *stream, const uint8_t *data, size_t length,
+                            size_t *written);
     /* Bytes queued and not yet handed to the kernel: for output-buffer limits. */
     size_t (*stream_write_queue_bytes)(struct stoa_env_stream *stream);
     int (*stream_peer_address)(struct stoa_env_stream *stream, struct stoa_address *address);

@@ -414,6 +414,8 @@
  * client-query-buffer-limit, 1 GiB); the output buffer is what a client may leave unread
  * before it is disconnected (Redis's normal clients have no limit; 256 MiB keeps one slow
  * reader from taking the node's memory while allowing large LRANGE/MGET replies). */
+/* A group commit slower than this is logged as a warning: replies waited that long. */
+#define STOA_SERVER_SLOW_FLUSH_US (500 * 1000)
 #define STOA_SERVER_QUERY_BYTES_DEFAULT (1024ULL * 1024 * 1024)
 #define STOA_SERVER_OUTPUT_BYTES_DEFAULT (256ULL * 1024 * 1024)
 

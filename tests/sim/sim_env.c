@@ -348,6 +348,12 @@ static int stream_write(struct stoa_env_stream *stream, const uint8_t *data, siz
     STOA_UNREACHABLE();
 }
 
+static int stream_try_write(struct stoa_env_stream *stream, const uint8_t *data, size_t length,
+                            size_t *written) {
+    (void)stream, (void)data, (void)length, (void)written;
+    STOA_UNREACHABLE();
+}
+
 static size_t stream_write_queue_bytes(struct stoa_env_stream *stream) {
     (void)stream;
     STOA_UNREACHABLE();
@@ -1151,6 +1157,7 @@ static const struct stoa_env_ops sim_env_ops = {
     .stream_read_start = stream_read_start,
     .stream_read_stop = stream_read_stop,
     .stream_write = stream_write,
+    .stream_try_write = stream_try_write,
     .stream_write_queue_bytes = stream_write_queue_bytes,
     .stream_peer_address = stream_peer_address,
     .stream_close = stream_close,
