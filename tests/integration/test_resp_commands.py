@@ -27,7 +27,7 @@ def equal(got, expected, what=""):
 
 def client():
     """A redis-py client on an emptied keyspace."""
-    r = redis.Redis(port=NODE.port, socket_timeout=20)
+    r = redis.Redis(host="127.0.0.1", port=NODE.port, socket_timeout=20)
     r.flushall()
     return r
 

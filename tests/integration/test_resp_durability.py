@@ -37,7 +37,7 @@ class Writer(threading.Thread):
 
     def __init__(self, port, number):
         super().__init__(daemon=True)
-        self.client = redis.Redis(port=port, socket_timeout=20)
+        self.client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=20)
         self.number = number
         self.acked = 0
         self.error = None
@@ -86,7 +86,7 @@ def test_acknowledged_writes_survive_kill9():
             node.kill()
         node = start_resp(data, ["--data.durability=always"])
         try:
-            r = redis.Redis(port=node.port, socket_timeout=20)
+            r = redis.Redis(host="127.0.0.1", port=node.port, socket_timeout=20)
             for n, count in enumerate(acked):
                 pipe = r.pipeline(transaction=False)
                 for i in range(count):
@@ -119,7 +119,7 @@ def test_shutdown_command():
     with TempDir() as data:
         node = start_resp(data)
         try:
-            r = redis.Redis(port=node.port, socket_timeout=20)
+            r = redis.Redis(host="127.0.0.1", port=node.port, socket_timeout=20)
             r.set("kept", "yes")
             r.rpush("list", "a", "b")
             parked = RespClient(node.port)
@@ -140,7 +140,7 @@ def test_shutdown_command():
             node.kill()
         node = start_resp(data)
         try:
-            r = redis.Redis(port=node.port, socket_timeout=20)
+            r = redis.Redis(host="127.0.0.1", port=node.port, socket_timeout=20)
             equal(r.get("kept"), b"yes", "a key after SHUTDOWN and restart")
             equal(r.lrange("list", 0, -1), [b"a", b"b"], "a list after SHUTDOWN and restart")
             equal(r.get("half"), b"x", "a write answered before SHUTDOWN")

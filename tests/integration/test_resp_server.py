@@ -29,7 +29,7 @@ def equal(got, expected, what=""):
 
 def client():
     """A redis-py client on an emptied keyspace."""
-    r = redis.Redis(port=NODE.port, socket_timeout=20)
+    r = redis.Redis(host="127.0.0.1", port=NODE.port, socket_timeout=20)
     r.flushall()
     return r
 
@@ -335,13 +335,13 @@ def test_auth():
             equal(c.wait_closed(), b"-ERR Protocol error: unauthenticated multibulk length\r\n",
                   "a big request before AUTH")
             c.close()
-            bad = redis.Redis(port=node.port, socket_timeout=20, password="wrong")
+            bad = redis.Redis(host="127.0.0.1", port=node.port, socket_timeout=20, password="wrong")
             try:
                 bad.ping()
                 raise AssertionError("redis-py with a wrong password was let in")
             except redis.ResponseError as error:  # redis-py 4.3 has no class for WRONGPASS
                 check(str(error).startswith("WRONGPASS"), f"redis-py's error: {error}")
-            good = redis.Redis(port=node.port, socket_timeout=20, password="s3cret pass")
+            good = redis.Redis(host="127.0.0.1", port=node.port, socket_timeout=20, password="s3cret pass")
             equal(good.get("k"), b"v", "redis-py with the password")
             code, out, err = redis_cli(node.port, ["GET", "k"])
             equal(out, b"NOAUTH Authentication required.\n\n", f"redis-cli without -a ({err})")
