@@ -438,8 +438,15 @@ static void fail(struct stoa_engine *engine, int result, const char *what) {
 /* Encodes command and appends it to the log; sets *index. */
 static int log_command(struct stoa_engine *engine, const struct stoa_command *command,
                        uint64_t *index) {
-    stoa_buf_reset(&engine->record);
     size_t length = stoa_command_encoded_length(command);
+    if (engine->wal == NULL) {
+        /* No log (durability none): nothing to encode. The length still counts toward the
+         * automatic snapshot, which is the only copy such a node keeps. */
+        engine->log_bytes_since_snapshot += length;
+        *index = engine->applied_index + 1;
+        return STOA_OK;
+    }
+    stoa_buf_reset(&engine->record);
     int result = stoa_buf_reserve(&engine->record, length);
     if (result == STOA_OK) {
         result = stoa_command_encode(command, engine->record.data, length, &length);
@@ -449,10 +456,6 @@ static int log_command(struct stoa_engine *engine, const struct stoa_command *co
     }
     engine->log_bytes_since_snapshot += length;
     engine->counters.log_bytes += length;
-    if (engine->wal == NULL) {
-        *index = engine->applied_index + 1;
-        return STOA_OK;
-    }
     result = stoa_wal_append(engine->wal, engine->record.data, length, index);
     if (result == STOA_ERR_FULL) {
         /* The batch is full: write it out now (its replies wait for the sync anyway). */
