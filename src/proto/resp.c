@@ -41,12 +41,14 @@ static bool parse_integer(const uint8_t *text, size_t length, int64_t *value) {
         return false;
     }
     uint64_t magnitude = 0;
+    /* 19 digits always fit in a uint64 (the largest is below 10^19 < 2^64), so only a
+     * 20th digit needs the overflow check: the common short lengths cost no division. */
     for (; i < length; i++) {
         if (text[i] < '0' || text[i] > '9') {
             return false;
         }
         uint64_t digit = (uint64_t)(text[i] - '0');
-        if (magnitude > (UINT64_MAX - digit) / 10) {
+        if (i >= 19 && magnitude > (UINT64_MAX - digit) / 10) {
             return false;
         }
         magnitude = magnitude * 10 + digit;
@@ -138,7 +140,16 @@ static int find_line_end(struct stoa_resp_parser *parser, const uint8_t *data, s
     size_t from = parser->scan > parser->position ? parser->scan : parser->position;
     size_t to = available < window_end ? available : window_end;
     if (from < to) {
-        const uint8_t *found = memchr(data + from, rule->end_byte, to - from);
+        /* Header lines are a few bytes: look at the first ones directly before paying for a
+         * memchr call. */
+        size_t near_end = to - from < 16 ? to : from + 16;
+        const uint8_t *found = NULL;
+        for (size_t i = from; i < near_end && found == NULL; i++) {
+            found = data[i] == rule->end_byte ? data + i : NULL;
+        }
+        if (found == NULL && near_end < to) {
+            found = memchr(data + near_end, rule->end_byte, to - near_end);
+        }
         size_t stop = found != NULL ? (size_t)(found - data) : to;
         parser->inspected_bytes += (found != NULL ? stop + 1 : stop) - from;
         parser->scan = stop;

@@ -10,6 +10,21 @@ static void reply_error(struct connection *connection, int code, const char *tex
     connection->writer.reply.ops->error(&connection->writer.reply, code, text);
 }
 
+/* Whether argument is spec's name, in any case. */
+static bool name_is(const struct stoa_commands_spec *spec,
+                    const struct stoa_command_argument *argument) {
+    const char *name = spec->name;
+    size_t i = 0;
+    for (; i < argument->length && name[i] != '\0'; i++) {
+        uint8_t c = argument->data[i];
+        c = c >= 'A' && c <= 'Z' ? (uint8_t)(c + ('a' - 'A')) : c;
+        if (c != (uint8_t)name[i]) {
+            return false;
+        }
+    }
+    return i == argument->length && name[i] == '\0';
+}
+
 static void remember_name(struct connection *connection, const struct stoa_commands_spec *spec) {
     size_t length = strlen(spec->name);
     if (length > STOA_SERVER_COMMAND_NAME_BYTES_MAX) {
@@ -61,10 +76,17 @@ void stoa_server_execute(struct connection *connection, const struct stoa_comman
     struct stoa_commands_output *out = &server->translated;
     server->stats.commands++;
     connection->commands++;
-    const struct stoa_commands_spec *spec = NULL;
-    if (stoa_commands_find(argv, argc, STOA_COMMANDS_DOOR_RESP, out, &spec) != STOA_OK) {
-        reply_error(connection, out->error_code, out->error);
-        return;
+    const struct stoa_commands_spec *spec = connection->last_spec;
+    if (spec == NULL || !name_is(spec, &argv[0])) {
+        if (stoa_commands_find(argv, argc, STOA_COMMANDS_DOOR_RESP, out, &spec) != STOA_OK) {
+            reply_error(connection, out->error_code, out->error);
+            return;
+        }
+        /* Clients repeat commands: remember a plain one (not a container, whose spec
+         * depends on the next word) to skip the table search next time. */
+        connection->last_spec =
+            spec->container == spec->id && (spec->flags & STOA_COMMANDS_FLAG_CONTAINER) == 0 ? spec
+                                                                                             : NULL;
     }
     remember_name(connection, spec);
     if (!allowed(connection, spec)) {

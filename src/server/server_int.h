@@ -33,6 +33,7 @@ struct connection {
     int64_t last_activity_ms;
     uint64_t commands;
     char last_command[STOA_SERVER_COMMAND_NAME_BYTES_MAX + 1];
+    const struct stoa_commands_spec *last_spec; /* the last plain command: a lookup cache */
 
     struct stoa_buf in;
     struct stoa_resp_parser parser;
