@@ -65,16 +65,19 @@ run_benchmark() { # $1 port, $2 pipeline
     tr -d '"' | awk -F, 'NR > 1 { print $1, $2 }'
 }
 
-# Median rps per test over RUNS runs, each on a fresh server: "test rps" lines.
-measure() { # $1 server kind, $2 persistence, $3 pipeline
-  for run in $(seq "$RUNS"); do
-    local port
-    port=$(free_port)
-    "start_$1" "$port" "$2"
-    run_benchmark "$port" "$3"
-    stop_server
-  done | sort -k1,1 -k2,2g | awk '
-    { values[$1] = values[$1] " " $2; count[$1]++ }
+# One run on a fresh server: "test rps" lines.
+measure_once() { # $1 server kind, $2 persistence, $3 pipeline
+  local port
+  port=$(free_port)
+  "start_$1" "$port" "$2"
+  run_benchmark "$port" "$3"
+  stop_server
+}
+
+# Median per test of the "test rps" lines on standard input.
+median_per_test() {
+  sort -k1,1 -k2,2g | awk '
+    { values[$1] = values[$1] " " $2 }
     END { for (t in values) { n = split(substr(values[t], 2), v, " "); print t, v[int((n + 1) / 2)] } }'
 }
 
@@ -82,9 +85,17 @@ echo "| persistence | pipeline | command | Redis ops/s | stoa ops/s | stoa / Red
 echo "|---|---|---|---:|---:|---:|"
 for persistence in off fsync; do
   for pipeline in 1 16; do
-    measure redis "$persistence" "$pipeline" > "$WORK/redis.txt"
-    measure stoa "$persistence" "$pipeline" > "$WORK/stoa.txt"
-    join <(sort "$WORK/redis.txt") <(sort "$WORK/stoa.txt") | while read -r test redis stoa; do
+    : > "$WORK/redis.runs"
+    : > "$WORK/stoa.runs"
+    # Interleaved (Redis, stoa, Redis, stoa, ...) so a drift in the machine's state during
+    # the run weighs on both alike.
+    for run in $(seq "$RUNS"); do
+      measure_once redis "$persistence" "$pipeline" >> "$WORK/redis.runs"
+      measure_once stoa "$persistence" "$pipeline" >> "$WORK/stoa.runs"
+    done
+    median_per_test < "$WORK/redis.runs" | sort > "$WORK/redis.txt"
+    median_per_test < "$WORK/stoa.runs" | sort > "$WORK/stoa.txt"
+    join "$WORK/redis.txt" "$WORK/stoa.txt" | while read -r test redis stoa; do
       ratio=$(awk -v a="$stoa" -v b="$redis" 'BEGIN { printf "%.2f", a / b }')
       echo "| $persistence | $pipeline | $test | $redis | $stoa | $ratio |"
     done
