@@ -17,6 +17,14 @@ enum step {
 /* The longest decimal Redis's string2ll reads: 20 characters ("-9223372036854775808");
  * LONG_STR_SIZE is 21 and a text of that length or more is refused. */
 #define INTEGER_TEXT_BYTES_MAX 20
+/* The fast path takes requests of at most 999 arguments of at most 999,999 bytes each: a
+ * total below STOA_RESP_REQUEST_BYTES_MAX, so it never needs that check. */
+#define FAST_COUNT_DIGITS_MAX 3
+#define FAST_BULK_DIGITS_MAX 6
+#define FAST_BULK_BYTES_MAX 999999u
+_Static_assert(999ULL * (FAST_BULK_BYTES_MAX + 16) < STOA_RESP_REQUEST_BYTES_MAX,
+               "a fast-path request is never too big");
+_Static_assert(FAST_BULK_BYTES_MAX < STOA_RESP_BULK_BYTES_MAX, "fast bulks are legal bulks");
 
 static const char PROTOCOL_ERROR[] = "ERR Protocol error: ";
 
@@ -498,6 +506,71 @@ static void complete(struct stoa_resp_parser *parser, size_t base,
     start_request(parser);
 }
 
+/* ---- the fast path ---- */
+
+/* Reads a header number at data[*position] made of digits only, with no leading zero
+ * (except "0" itself when zero_ok) and at most digits_max digits, followed by '\r' and one
+ * more byte. Returns false for anything else: the general parser then decides. */
+static bool fast_number(const uint8_t *data, size_t length, size_t *position, size_t digits_max,
+                        bool zero_ok, size_t *value) {
+    size_t i = *position;
+    size_t number = 0;
+    size_t digits = 0;
+    while (i < length && data[i] >= '0' && data[i] <= '9' && digits < digits_max) {
+        number = number * 10 + (size_t)(data[i] - '0');
+        digits++;
+        i++;
+    }
+    bool leading_zero = digits > 1 && data[*position] == '0';
+    bool zero = digits == 1 && data[*position] == '0';
+    if (digits == 0 || leading_zero || (zero && !zero_ok) || i + 1 >= length || data[i] != '\r') {
+        return false;
+    }
+    *position = i + 2; /* the byte after '\r' is taken as its '\n', as the general parser does */
+    *value = number;
+    return true;
+}
+
+/* The common case in one pass: a whole multibulk request of a few arguments already in the
+ * buffer, its argument table already big enough. Anything unusual (an error to report, a
+ * partial request, a big request, a table to grow) returns false before changing the parser,
+ * and the general state machine parses the same bytes from the start, so both paths give
+ * the same results. */
+static bool parse_fast(struct stoa_resp_parser *parser, const uint8_t *data, size_t length,
+                       struct stoa_resp_request *request, size_t *used) {
+    size_t position = 1;
+    size_t count = 0;
+    size_t bulk_max =
+        parser->unauthenticated ? STOA_RESP_UNAUTHENTICATED_BULK_BYTES_MAX : FAST_BULK_BYTES_MAX;
+    size_t count_max = parser->unauthenticated ? STOA_RESP_UNAUTHENTICATED_ARGUMENTS_MAX
+                                               : parser->argument_capacity;
+    if (parser->state != STOA_RESP_STATE_START || length < 4 || data[0] != '*' ||
+        parser->argument_capacity > STOA_RESP_ARGUMENTS_KEEP_MAX ||
+        !fast_number(data, length, &position, FAST_COUNT_DIGITS_MAX, false, &count) ||
+        count > count_max || count > parser->argument_capacity) {
+        return false;
+    }
+    for (size_t i = 0; i < count; i++) {
+        size_t bulk = 0;
+        if (position >= length || data[position] != '$') {
+            return false;
+        }
+        position++;
+        if (!fast_number(data, length, &position, FAST_BULK_DIGITS_MAX, true, &bulk) ||
+            bulk > bulk_max || length - position < bulk + 2) {
+            return false;
+        }
+        parser->arguments[i] = (struct stoa_resp_argument){position, bulk};
+        position += bulk + 2;
+    }
+    parser->inspected_bytes += position; /* an upper bound: bulk data is skipped, not read */
+    request->argument_count = count;
+    request->arguments = parser->arguments;
+    request->is_inline = false;
+    *used = position;
+    return true;
+}
+
 int stoa_resp_parse(struct stoa_resp_parser *parser, uint8_t *data, size_t length,
                     struct stoa_resp_request *request, size_t *used) {
     STOA_ASSERT(parser != NULL && request != NULL && used != NULL);
@@ -507,6 +580,9 @@ int stoa_resp_parse(struct stoa_resp_parser *parser, uint8_t *data, size_t lengt
     }
     /* The caller gives back at least the bytes already parsed (programmer error if not). */
     STOA_ASSERT(length >= parser->position);
+    if (parse_fast(parser, data, length, request, used)) {
+        return STOA_OK;
+    }
     size_t base = 0; /* start of the current request: after any skipped empty requests */
     /* Each step either ends the call or moves to another state; an empty request consumes at
      * least one byte, so the loop runs at most a few times per byte of data. */

@@ -729,6 +729,97 @@ static void test_writer_no_allocation(void **state) {
     stoa_buf_free(&buf);
 }
 
+/* Parses the stream and writes a trace of every result. Whole (bytewise false): every call
+ * sees all remaining bytes, and a warm parser (table already big enough) takes the one-pass
+ * fast path for each complete request. Bytewise: the bytes arrive one at a time, so no
+ * request is ever complete at its start and only the state machine runs. */
+static size_t trace_parse(uint8_t *data, size_t length, char *trace, size_t capacity,
+                          bool bytewise) {
+    struct stoa_resp_parser parser;
+    stoa_resp_parser_init(&parser);
+    static uint8_t warmup[] = "*8\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n"
+                              "$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n";
+    struct stoa_resp_request request;
+    size_t used = 0;
+    assert_int_equal(stoa_resp_parse(&parser, warmup, sizeof(warmup) - 1, &request, &used),
+                     STOA_OK);
+    size_t written = 0;
+    size_t offset = 0;
+    size_t arrived = bytewise ? 0 : length;
+    for (size_t guard = 0; guard < 4 * length + 8; guard++) {
+        int result = stoa_resp_parse(&parser, data + offset, arrived - offset, &request, &used);
+        if (result == STOA_OK) {
+            for (size_t i = 0; i < request.argument_count; i++) {
+                written += (size_t)snprintf(
+                    trace + written, capacity - written, "[%.*s]", (int)request.arguments[i].length,
+                    (const char *)data + offset + request.arguments[i].offset);
+            }
+            written += (size_t)snprintf(trace + written, capacity - written, ";");
+            offset += used;
+            continue;
+        }
+        if (result == STOA_ERR_AGAIN && arrived < length) {
+            offset += used;
+            arrived++;
+            continue;
+        }
+        written += (size_t)snprintf(trace + written, capacity - written, "<%d %s>", result,
+                                    result == STOA_ERR_AGAIN ? "" : parser.error);
+        break;
+    }
+    stoa_resp_parser_free(&parser);
+    return written;
+}
+
+/* The fast path for whole requests and the general state machine agree on every stream:
+ * random pipelines of valid and damaged requests give the same trace parsed whole (fast
+ * path) as fed one byte at a time (state machine only). */
+static void test_fast_path_agrees(void **state) {
+    (void)state;
+    static const char *const pieces[] = {"*1\r\n$4\r\nPING\r\n",
+                                         "*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n",
+                                         "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n",
+                                         "*0\r\n",
+                                         "*-1\r\n",
+                                         "PING\r\n",
+                                         "*2\r\n$01\r\na\r\n",
+                                         "*02\r\n",
+                                         "*2\r\n$-1\r\n",
+                                         "*1\r\n$2\r\nab",
+                                         "*1\r\n$x\r\n",
+                                         "*12\r\n",
+                                         "*1\r\n$3\r\nabcXY",
+                                         "*9\r\n",
+                                         "$3\r\nabc\r\n",
+                                         "*1\r",
+                                         "\r\n"};
+    uint64_t random = 12345;
+    for (int round = 0; round < 3000; round++) {
+        uint8_t data[512];
+        size_t length = 0;
+        int count = 1 + (int)(random % 6);
+        for (int i = 0; i < count; i++) {
+            random = random * 6364136223846793005ULL + 1442695040888963407ULL;
+            const char *piece = pieces[(random >> 33) % (sizeof(pieces) / sizeof(pieces[0]))];
+            size_t n = strlen(piece);
+            if (length + n < sizeof(data)) {
+                memcpy(data + length, piece, n);
+                length += n;
+            }
+        }
+        uint8_t copy[512];
+        memcpy(copy, data, length);
+        char warm[8192];
+        char cold[8192];
+        size_t warm_length = trace_parse(data, length, warm, sizeof(warm), false);
+        size_t cold_length = trace_parse(copy, length, cold, sizeof(cold), true);
+        if (warm_length != cold_length || memcmp(warm, cold, warm_length) != 0) {
+            fail_msg("fast path disagrees:\n whole    %.*s\n bytewise %.*s", (int)warm_length, warm,
+                     (int)cold_length, cold);
+        }
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_multibulk_golden),
@@ -752,6 +843,7 @@ int main(void) {
         cmocka_unit_test(test_double_format),
         cmocka_unit_test(test_writer_sticky_error),
         cmocka_unit_test(test_writer_no_allocation),
+        cmocka_unit_test(test_fast_path_agrees),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
