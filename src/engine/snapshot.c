@@ -11,6 +11,7 @@
 
 #include "util/alloc.h"
 #include "util/assert.h"
+#include "util/bytes.h"
 #include "util/err.h"
 #include "util/limits.h"
 #include "util/varint.h"
@@ -34,34 +35,6 @@ static const uint8_t trailer_magic[8] = {'S', 'T', 'O', 'A', 'T', 'A', 'I', 'L'}
 _Static_assert(HEADER_BYTES + TRAILER_BYTES <= STOA_SNAPSHOT_IO_BYTES, "fits one chunk");
 
 /* ---- bytes and names ---- */
-
-static void put_u32(uint8_t *out, uint32_t value) {
-    for (size_t i = 0; i < 4; i++) {
-        out[i] = (uint8_t)(value >> (8 * i));
-    }
-}
-
-static void put_u64(uint8_t *out, uint64_t value) {
-    for (size_t i = 0; i < 8; i++) {
-        out[i] = (uint8_t)(value >> (8 * i));
-    }
-}
-
-static uint32_t get_u32(const uint8_t *data) {
-    uint32_t value = 0;
-    for (size_t i = 0; i < 4; i++) {
-        value |= (uint32_t)data[i] << (8 * i);
-    }
-    return value;
-}
-
-static uint64_t get_u64(const uint8_t *data) {
-    uint64_t value = 0;
-    for (size_t i = 0; i < 8; i++) {
-        value |= (uint64_t)data[i] << (8 * i);
-    }
-    return value;
-}
 
 /* <data_dir>/snapshot into out (STOA_PATH_BYTES_MAX + 1 bytes). */
 static int directory_path(const char *data_dir, char *out) {
@@ -231,11 +204,11 @@ static int put(struct stoa_snapshot_writer *writer, const void *data, size_t len
 static int put_header(struct stoa_snapshot_writer *writer, int64_t created_ms) {
     uint8_t header[HEADER_BYTES];
     memcpy(header, header_magic, sizeof(header_magic));
-    put_u32(header + 8, STOA_SNAPSHOT_FORMAT_VERSION);
-    put_u32(header + 12, 0); /* reserved */
-    put_u64(header + 16, writer->index);
-    put_u64(header + 24, (uint64_t)created_ms);
-    put_u64(header + 32, XXH3_64bits(header, HEADER_CHECKED_BYTES));
+    stoa_bytes_put_u32(header + 8, STOA_SNAPSHOT_FORMAT_VERSION);
+    stoa_bytes_put_u32(header + 12, 0); /* reserved */
+    stoa_bytes_put_u64(header + 16, writer->index);
+    stoa_bytes_put_u64(header + 24, (uint64_t)created_ms);
+    stoa_bytes_put_u64(header + 32, XXH3_64bits(header, HEADER_CHECKED_BYTES));
     return put(writer, header, sizeof(header));
 }
 
@@ -243,13 +216,13 @@ static int put_header(struct stoa_snapshot_writer *writer, int64_t created_ms) {
 static int put_trailer(struct stoa_snapshot_writer *writer) {
     uint8_t trailer[TRAILER_BYTES];
     memcpy(trailer, trailer_magic, sizeof(trailer_magic));
-    put_u64(trailer + 8, writer->record_count);
+    stoa_bytes_put_u64(trailer + 8, writer->record_count);
     int status = put(writer, trailer, TRAILER_CHECKED_BYTES);
     if (status == STOA_OK) {
         status = flush(writer);
     }
     if (status == STOA_OK) {
-        put_u64(trailer + TRAILER_CHECKED_BYTES, XXH3_64bits_digest(writer->hash));
+        stoa_bytes_put_u64(trailer + TRAILER_CHECKED_BYTES, XXH3_64bits_digest(writer->hash));
         status = put(writer, trailer + TRAILER_CHECKED_BYTES, 8);
     }
     return status == STOA_OK ? flush(writer) : status;
@@ -683,15 +656,16 @@ static int take_header(struct source *source, uint64_t index, struct stoa_snapsh
     if (got != sizeof(header) || memcmp(header, header_magic, sizeof(header_magic)) != 0) {
         return corrupt(source, "the header's magic number is wrong");
     }
-    if (get_u64(header + 32) != XXH3_64bits(header, HEADER_CHECKED_BYTES)) {
+    if (stoa_bytes_get_u64(header + 32) != XXH3_64bits(header, HEADER_CHECKED_BYTES)) {
         return corrupt(source, "the header's checksum does not match");
     }
-    if (get_u32(header + 8) != STOA_SNAPSHOT_FORMAT_VERSION) {
+    if (stoa_bytes_get_u32(header + 8) != STOA_SNAPSHOT_FORMAT_VERSION) {
         source->problem = "the format version is not one this build reads";
         return STOA_ERR_UNSUPPORTED;
     }
-    uint64_t created_ms = get_u64(header + 24);
-    if (get_u32(header + 12) != 0 || get_u64(header + 16) != index || created_ms > INT64_MAX) {
+    uint64_t created_ms = stoa_bytes_get_u64(header + 24);
+    if (stoa_bytes_get_u32(header + 12) != 0 || stoa_bytes_get_u64(header + 16) != index ||
+        created_ms > INT64_MAX) {
         return corrupt(source, "a header field is out of range or names another index");
     }
     XXH3_64bits_update(source->hash, header, sizeof(header));
@@ -714,10 +688,10 @@ static int take_trailer(struct source *source, uint64_t record_count) {
         return corrupt(source, "the trailer's magic number is wrong");
     }
     XXH3_64bits_update(source->hash, trailer, TRAILER_CHECKED_BYTES);
-    if (get_u64(trailer + TRAILER_CHECKED_BYTES) != XXH3_64bits_digest(source->hash)) {
+    if (stoa_bytes_get_u64(trailer + TRAILER_CHECKED_BYTES) != XXH3_64bits_digest(source->hash)) {
         return corrupt(source, "the file's checksum does not match");
     }
-    if (get_u64(trailer + 8) != record_count) {
+    if (stoa_bytes_get_u64(trailer + 8) != record_count) {
         return corrupt(source, "the record count does not match the records");
     }
     return STOA_OK;

@@ -10,6 +10,7 @@
 
 #include "util/alloc.h"
 #include "util/assert.h"
+#include "util/bytes.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/time.h"
@@ -56,34 +57,6 @@ struct stoa_wal {
 
 /* ---- little-endian fields and checksums ---- */
 
-static void put_u32(uint8_t *out, uint32_t value) {
-    for (size_t i = 0; i < 4; i++) {
-        out[i] = (uint8_t)(value >> (8 * i));
-    }
-}
-
-static void put_u64(uint8_t *out, uint64_t value) {
-    for (size_t i = 0; i < 8; i++) {
-        out[i] = (uint8_t)(value >> (8 * i));
-    }
-}
-
-static uint32_t get_u32(const uint8_t *in) {
-    uint32_t value = 0;
-    for (size_t i = 0; i < 4; i++) {
-        value |= (uint32_t)in[i] << (8 * i);
-    }
-    return value;
-}
-
-static uint64_t get_u64(const uint8_t *in) {
-    uint64_t value = 0;
-    for (size_t i = 0; i < 8; i++) {
-        value |= (uint64_t)in[i] << (8 * i);
-    }
-    return value;
-}
-
 /* The record checksum covers the length, flags and index fields, then the payload. */
 static uint64_t record_checksum(const uint8_t *header, const uint8_t *payload, size_t length) {
     XXH64_hash_t seed = XXH3_64bits(header, 16);
@@ -92,17 +65,17 @@ static uint64_t record_checksum(const uint8_t *header, const uint8_t *payload, s
 
 static void encode_segment_header(uint8_t *out, uint64_t first_index) {
     memcpy(out, segment_magic, sizeof(segment_magic));
-    put_u32(out + 8, FORMAT_VERSION);
-    put_u32(out + 12, 0);
-    put_u64(out + 16, first_index);
-    put_u64(out + 24, XXH3_64bits(out, 24));
+    stoa_bytes_put_u32(out + 8, FORMAT_VERSION);
+    stoa_bytes_put_u32(out + 12, 0);
+    stoa_bytes_put_u64(out + 16, first_index);
+    stoa_bytes_put_u64(out + 24, XXH3_64bits(out, 24));
 }
 
 static void encode_record_header(uint8_t *out, uint64_t index, const void *payload, size_t length) {
-    put_u32(out, (uint32_t)length);
-    put_u32(out + 4, 0);
-    put_u64(out + 8, index);
-    put_u64(out + 16, record_checksum(out, payload, length));
+    stoa_bytes_put_u32(out, (uint32_t)length);
+    stoa_bytes_put_u32(out + 4, 0);
+    stoa_bytes_put_u64(out + 8, index);
+    stoa_bytes_put_u64(out + 16, record_checksum(out, payload, length));
 }
 
 /* ---- paths ---- */
@@ -224,11 +197,11 @@ static int read_record(struct stoa_env *env, struct reader *reader, uint64_t off
         view->reason = "record header cut short";
         return status == STOA_ERR_AGAIN ? STOA_OK : status;
     }
-    uint32_t length = get_u32(header);
-    uint64_t index = get_u64(header + 8);
+    uint32_t length = stoa_bytes_get_u32(header);
+    uint64_t index = stoa_bytes_get_u64(header + 8);
     view->length = length;
     *result = RECORD_BAD;
-    if (get_u32(header + 4) != 0) {
+    if (stoa_bytes_get_u32(header + 4) != 0) {
         view->reason = "record flags are not zero";
         return STOA_OK;
     }
@@ -248,7 +221,7 @@ static int read_record(struct stoa_env *env, struct reader *reader, uint64_t off
         return status == STOA_ERR_AGAIN ? STOA_OK : status;
     }
     const uint8_t *payload = record + RECORD_HEADER_BYTES;
-    if (record_checksum(record, payload, length) != get_u64(record + 16)) {
+    if (record_checksum(record, payload, length) != stoa_bytes_get_u64(record + 16)) {
         *result = RECORD_CHECKSUM;
         view->reason = "record checksum mismatch";
         return STOA_OK;
@@ -324,13 +297,13 @@ static int scan_header(struct stoa_env *env, struct reader *reader, uint64_t exp
         scan->header_torn = true;
     } else if (memcmp(header, segment_magic, sizeof(segment_magic)) != 0) {
         scan_bad(scan, STOA_ERR_CORRUPT, 0, "not a log segment (bad magic number)");
-    } else if (XXH3_64bits(header, 24) != get_u64(header + 24)) {
+    } else if (XXH3_64bits(header, 24) != stoa_bytes_get_u64(header + 24)) {
         scan_bad(scan, STOA_ERR_CORRUPT, 0, "segment header checksum mismatch");
-    } else if (get_u32(header + 8) != FORMAT_VERSION) {
+    } else if (stoa_bytes_get_u32(header + 8) != FORMAT_VERSION) {
         scan_bad(scan, STOA_ERR_UNSUPPORTED, 8, "unknown segment format version");
-    } else if (get_u32(header + 12) != 0) {
+    } else if (stoa_bytes_get_u32(header + 12) != 0) {
         scan_bad(scan, STOA_ERR_CORRUPT, 12, "segment flags are not zero");
-    } else if (get_u64(header + 16) != scan->name_index) {
+    } else if (stoa_bytes_get_u64(header + 16) != scan->name_index) {
         scan_bad(scan, STOA_ERR_CORRUPT, 16, "segment first index does not match its name");
     } else if (expected_first != 0 && scan->name_index != expected_first) {
         scan_bad(scan, STOA_ERR_CORRUPT, 0, "segment does not follow the one before it");
@@ -1106,8 +1079,8 @@ static int replay_batch(const struct stoa_wal *wal, uint64_t from_index,
     size_t offset = SEGMENT_HEADER_BYTES;
     while (offset < wal->batch.length) {
         const uint8_t *record = wal->batch.data + offset;
-        size_t length = get_u32(record);
-        uint64_t index = get_u64(record + 8);
+        size_t length = stoa_bytes_get_u32(record);
+        uint64_t index = stoa_bytes_get_u64(record + 8);
         if (index >= from_index) {
             int status = on_record(context, index, record + RECORD_HEADER_BYTES, length);
             if (status != 0) {
@@ -1175,7 +1148,7 @@ static void trim_batch(struct stoa_wal *wal, uint64_t index) {
     size_t offset = SEGMENT_HEADER_BYTES;
     uint64_t next = wal->written_index + 1;
     while (next <= index) {
-        offset += RECORD_HEADER_BYTES + get_u32(wal->batch.data + offset);
+        offset += RECORD_HEADER_BYTES + stoa_bytes_get_u32(wal->batch.data + offset);
         next++;
     }
     wal->batch.length = offset == SEGMENT_HEADER_BYTES ? 0 : offset;

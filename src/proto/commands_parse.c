@@ -9,52 +9,12 @@
 #include "engine/apply.h"
 #include "proto/commands_int.h"
 #include "util/assert.h"
+#include "util/number.h"
 #include "util/err.h"
-
-/* Redis's LONG_STR_SIZE: a number of 21 bytes or more is refused before it is read. */
-#define INT64_TEXT_BYTES_MAX 20
 
 int stoa_commands_parse_int64(const uint8_t *text, size_t length, int64_t *value) {
     STOA_ASSERT(value != NULL && (text != NULL || length == 0));
-    if (length == 0 || length > INT64_TEXT_BYTES_MAX) {
-        return STOA_ERR_INVALID;
-    }
-    if (length == 1 && text[0] == '0') {
-        *value = 0;
-        return STOA_OK;
-    }
-    size_t i = 0;
-    bool negative = text[0] == '-';
-    if (negative) {
-        i++;
-    }
-    /* The first digit is 1-9: no sign alone, no leading zero, no "-0". */
-    if (i == length || text[i] < '1' || text[i] > '9') {
-        return STOA_ERR_INVALID;
-    }
-    uint64_t magnitude = 0;
-    for (; i < length; i++) {
-        if (text[i] < '0' || text[i] > '9') {
-            return STOA_ERR_INVALID;
-        }
-        uint64_t digit = (uint64_t)(text[i] - '0');
-        if (magnitude > (UINT64_MAX - digit) / 10) {
-            return STOA_ERR_INVALID;
-        }
-        magnitude = magnitude * 10 + digit;
-    }
-    if (negative) {
-        if (magnitude > (uint64_t)INT64_MAX + 1) {
-            return STOA_ERR_INVALID;
-        }
-        *value = magnitude == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)magnitude;
-    } else {
-        if (magnitude > (uint64_t)INT64_MAX) {
-            return STOA_ERR_INVALID;
-        }
-        *value = (int64_t)magnitude;
-    }
-    return STOA_OK;
+    return stoa_number_parse_int64(text, length, value) ? STOA_OK : STOA_ERR_INVALID;
 }
 
 static bool is_space(uint8_t c) {

@@ -5,6 +5,7 @@
 
 #include "util/alloc.h"
 #include "util/assert.h"
+#include "util/number.h"
 #include "util/err.h"
 
 /* Internal outcomes of one parsing step, beside 0-or-negative err.h codes. */
@@ -14,9 +15,6 @@ enum step {
     STEP_COMPLETE = 3, /* a request ended at parser->position */
 };
 
-/* The longest decimal Redis's string2ll reads: 20 characters ("-9223372036854775808");
- * LONG_STR_SIZE is 21 and a text of that length or more is refused. */
-#define INTEGER_TEXT_BYTES_MAX 20
 /* The fast path takes requests of at most 999 arguments of at most 999,999 bytes each: a
  * total below STOA_RESP_REQUEST_BYTES_MAX, so it never needs that check. */
 #define FAST_COUNT_DIGITS_MAX 3
@@ -36,43 +34,7 @@ static int fail(struct stoa_resp_parser *parser, const char *what) {
 /* Redis's string2ll: an optional '-', then "0" alone or digits without a leading zero, no
  * '+', no blanks, no overflow of int64. */
 static bool parse_integer(const uint8_t *text, size_t length, int64_t *value) {
-    if (length == 0 || length > INTEGER_TEXT_BYTES_MAX) {
-        return false;
-    }
-    if (length == 1 && text[0] == '0') {
-        *value = 0;
-        return true;
-    }
-    size_t i = text[0] == '-' ? 1 : 0;
-    bool negative = i == 1;
-    if (i == length || text[i] < '1' || text[i] > '9') {
-        return false;
-    }
-    uint64_t magnitude = 0;
-    /* 19 digits always fit in a uint64 (the largest is below 10^19 < 2^64), so only a
-     * 20th digit needs the overflow check: the common short lengths cost no division. */
-    for (; i < length; i++) {
-        if (text[i] < '0' || text[i] > '9') {
-            return false;
-        }
-        uint64_t digit = (uint64_t)(text[i] - '0');
-        if (i >= 19 && magnitude > (UINT64_MAX - digit) / 10) {
-            return false;
-        }
-        magnitude = magnitude * 10 + digit;
-    }
-    if (negative) {
-        if (magnitude > (uint64_t)INT64_MAX + 1) {
-            return false;
-        }
-        *value = magnitude == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)magnitude;
-        return true;
-    }
-    if (magnitude > (uint64_t)INT64_MAX) {
-        return false;
-    }
-    *value = (int64_t)magnitude;
-    return true;
+    return stoa_number_parse_int64(text, length, value);
 }
 
 void stoa_resp_parser_init(struct stoa_resp_parser *parser) {

@@ -5,6 +5,7 @@
 
 #include "util/alloc.h"
 #include "util/assert.h"
+#include "util/number.h"
 #include "util/err.h"
 
 /* Internal outcomes of one parsing step, beside 0-or-negative err.h codes. */
@@ -13,8 +14,6 @@ enum step {
     STEP_DONE = 2,     /* the reply is complete at parser->position */
 };
 
-/* The longest decimal that fits int64: 20 characters ("-9223372036854775808"). */
-#define INTEGER_TEXT_BYTES_MAX 20
 /* The element table starts with this many entries and doubles. */
 #define ELEMENTS_CAPACITY_MIN 16
 
@@ -26,41 +25,7 @@ static int fail(struct stoa_resp_reply_parser *parser, const char *what) {
 
 /* An optional '-', then "0" alone or digits without a leading zero, no overflow of int64. */
 static bool parse_integer(const uint8_t *text, size_t length, int64_t *value) {
-    if (length == 0 || length > INTEGER_TEXT_BYTES_MAX) {
-        return false;
-    }
-    if (length == 1 && text[0] == '0') {
-        *value = 0;
-        return true;
-    }
-    size_t i = text[0] == '-' ? 1 : 0;
-    bool negative = i == 1;
-    if (i == length || text[i] < '1' || text[i] > '9') {
-        return false;
-    }
-    uint64_t magnitude = 0;
-    for (; i < length; i++) {
-        if (text[i] < '0' || text[i] > '9') {
-            return false;
-        }
-        uint64_t digit = (uint64_t)(text[i] - '0');
-        if (magnitude > (UINT64_MAX - digit) / 10) {
-            return false;
-        }
-        magnitude = magnitude * 10 + digit;
-    }
-    if (!negative) {
-        if (magnitude > (uint64_t)INT64_MAX) {
-            return false;
-        }
-        *value = (int64_t)magnitude;
-        return true;
-    }
-    if (magnitude > (uint64_t)INT64_MAX + 1) {
-        return false;
-    }
-    *value = magnitude == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)magnitude;
-    return true;
+    return stoa_number_parse_int64(text, length, value);
 }
 
 /* A big number: an optional '-' and at least one digit. */
