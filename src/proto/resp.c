@@ -369,9 +369,9 @@ static bool read_word(struct line *line) {
 }
 
 /* Splits data[0 .. length) into arguments. */
-static int split_inline(struct stoa_resp_parser *parser, uint8_t *data, size_t length) {
+int stoa_resp_split_words(uint8_t *data, size_t length, stoa_resp_word_fn on_word, void *context) {
+    STOA_ASSERT((data != NULL || length == 0) && on_word != NULL);
     struct line line = {.data = data, .length = length, .read = 0, .write = 0};
-    parser->inspected_bytes += length;
     while (line.read < line.length) {
         if (is_blank(line.data[line.read])) {
             line.read++;
@@ -380,14 +380,24 @@ static int split_inline(struct stoa_resp_parser *parser, uint8_t *data, size_t l
         size_t start = line.read;
         line.write = start;
         if (!read_word(&line)) {
-            return fail(parser, "unbalanced quotes in request");
+            return STOA_ERR_MALFORMED;
         }
-        int result = push_argument(parser, start, line.write - start, STOA_RESP_ARGUMENTS_MAX);
+        int result = on_word(context, start, line.write - start);
         if (result != STOA_OK) {
             return result;
         }
     }
     return STOA_OK;
+}
+
+static int push_word(void *context, size_t offset, size_t length) {
+    return push_argument(context, offset, length, STOA_RESP_ARGUMENTS_MAX);
+}
+
+static int split_inline(struct stoa_resp_parser *parser, uint8_t *data, size_t length) {
+    parser->inspected_bytes += length;
+    int result = stoa_resp_split_words(data, length, push_word, parser);
+    return result == STOA_ERR_MALFORMED ? fail(parser, "unbalanced quotes in request") : result;
 }
 
 /* A line ending in "\n" (a "\r" before it is not part of the line). */

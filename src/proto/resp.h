@@ -123,6 +123,18 @@ int stoa_resp_parse(struct stoa_resp_parser *parser, uint8_t *data, size_t lengt
 void stoa_resp_request_arguments(const struct stoa_resp_request *request, const uint8_t *data,
                                  struct stoa_command_argument *arguments);
 
+/* Called for each word of a line split by stoa_resp_split_words: length bytes at
+ * data[offset]. Returns 0, or an error that stops the split and is returned by it. */
+typedef int (*stoa_resp_word_fn)(void *context, size_t offset, size_t length);
+
+/* Splits the length bytes at data into words exactly as Redis's sdssplitargs does (inline
+ * requests here, and redis-cli's prompt in stoa cli): words separated by blanks, double-quoted
+ * parts with \n \r \t \b \a \xHH and backslash escapes, single-quoted parts with \'; a
+ * closing quote must be followed by a blank or the end. Escapes are undone in place: each
+ * word is rewritten inside its own bytes. Returns 0, STOA_ERR_MALFORMED for unbalanced
+ * quotes, or on_word's error. */
+int stoa_resp_split_words(uint8_t *data, size_t length, stoa_resp_word_fn on_word, void *context);
+
 /* ---- writer ---- */
 
 /* RESP2 is what every client speaks first; HELLO 3 switches a connection to RESP3. */
