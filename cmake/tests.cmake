@@ -50,6 +50,8 @@ if(cli_sources AND cli_tests)
 endif()
 # test_config checks that docs/config.md matches the schema, so it reads the source tree.
 target_compile_definitions(unit_util_test_config PRIVATE STOA_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+# test_commands_doc checks that docs/commands.md matches the command table.
+target_compile_definitions(unit_proto_test_commands_doc PRIVATE STOA_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
 
 # The style check over src/, and a check that the style check itself catches each kind
 # of planted violation (tests/style/planted/).
