@@ -7,7 +7,8 @@
 #   make tsan   ThreadSanitizer build + tests  make clean  remove build/
 #   make deps   install the Debian packages the project needs (idempotent)
 #   make bench-engine  the engine's benchmarks beside Redis (docs/performance.md)
-#   make fuzz-resp  libFuzzer on the RESP parser for FUZZ_SECONDS (60), from its corpus
+#   make fuzz FUZZ_TARGET=name  libFuzzer on tests/fuzz/fuzz_<name>.c for FUZZ_SECONDS (60)
+#   make fuzz-resp  the same for the RESP parser
 
 MAKEFLAGS += --no-print-directory
 
@@ -25,7 +26,7 @@ FUZZ_DIR    := build/fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_OPTIONS := -DCMAKE_C_COMPILER=clang -DSTOA_SANITIZE=address -DSTOA_FUZZ=ON
 
-.PHONY: all run test build debug asan tsan clean deps check-deps style bench-engine bench-resp fuzz-resp
+.PHONY: all run test build debug asan tsan clean deps check-deps style bench-engine bench-resp fuzz fuzz-resp
 
 all: build
 
@@ -83,13 +84,20 @@ bench-resp: build
 # ASan and UBSan, for a bounded time. It starts from the committed corpus and writes what it
 # learns to build/fuzz/corpus/<name> (copy an input worth keeping into tests/fuzz/corpus/);
 # a crashing input is saved as build/fuzz/crash-<hash>.
-fuzz-resp: check-deps
+# `make fuzz FUZZ_TARGET=<name>` runs tests/fuzz/fuzz_<name>.c (resp, resp_reply, geomys,
+# commands, ...); `make fuzz-resp` is `make fuzz FUZZ_TARGET=resp`.
+FUZZ_TARGET ?= resp
+fuzz: check-deps
 	@scripts/deps.sh fuzz --check 2>/dev/null || scripts/deps.sh fuzz
 	$(call configure,$(FUZZ_DIR),Debug,$(FUZZ_OPTIONS))
-	@$(CMAKE) --build $(FUZZ_DIR) -j $(JOBS) --target fuzz_resp
-	@mkdir -p $(FUZZ_DIR)/corpus/resp
-	$(FUZZ_DIR)/fuzz_resp -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(FUZZ_DIR)/ \
-		$(FUZZ_DIR)/corpus/resp tests/fuzz/corpus/resp
+	@$(CMAKE) --build $(FUZZ_DIR) -j $(JOBS) --target fuzz_$(FUZZ_TARGET)
+	@mkdir -p $(FUZZ_DIR)/corpus/$(FUZZ_TARGET)
+	$(FUZZ_DIR)/fuzz_$(FUZZ_TARGET) -max_total_time=$(FUZZ_SECONDS) \
+		-artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus/$(FUZZ_TARGET) \
+		tests/fuzz/corpus/$(FUZZ_TARGET)
+
+fuzz-resp:
+	@$(MAKE) fuzz FUZZ_TARGET=resp
 
 clean:
 	rm -rf build
