@@ -26,6 +26,11 @@ static int64_t real_ms(struct stoa_env *env) {
     return stoa_os_real_ms();
 }
 
+static int64_t real_us(struct stoa_env *env) {
+    (void)env;
+    return stoa_os_real_us();
+}
+
 /* getrandom(2) without flags blocks only until the kernel's pool is first seeded, and reads
  * of up to 256 bytes are never short; longer reads may be, and a signal may interrupt, so
  * the loop continues. Failure (no getrandom at all) leaves no safe randomness: asserted. */
@@ -232,6 +237,7 @@ int stoa_os_address_from(const struct sockaddr *socket_address, struct stoa_addr
 static const struct stoa_env_ops os_env_ops = {
     .monotonic_ns = monotonic_ns,
     .real_ms = real_ms,
+    .real_us = real_us,
     .random_bytes = random_bytes,
     .timer_create = env_timer_create,
     .timer_start = env_timer_start,

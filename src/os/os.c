@@ -86,6 +86,13 @@ int64_t stoa_os_real_ms(void) {
     return (int64_t)now.tv_sec * STOA_MS_PER_S + (int64_t)now.tv_nsec / STOA_NS_PER_MS;
 }
 
+int64_t stoa_os_real_us(void) {
+    struct timespec now;
+    int status = clock_gettime(CLOCK_REALTIME, &now);
+    STOA_ASSERT(status == 0);
+    return (int64_t)now.tv_sec * 1000000 + (int64_t)now.tv_nsec / 1000;
+}
+
 int64_t stoa_os_log_clock(void *context) {
     (void)context;
     return stoa_os_real_ms();

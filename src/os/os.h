@@ -26,6 +26,8 @@ int stoa_os_err_from_errno(int errnum);
 
 /* Returns the wall-clock time in unix milliseconds (CLOCK_REALTIME; it may jump). */
 int64_t stoa_os_real_ms(void);
+/* The same clock in microseconds. */
+int64_t stoa_os_real_us(void);
 
 /* A stoa_log_sink_fn: writes line and a '\n' to standard error with write(2), continuing
  * partial writes and retrying EINTR. Never allocates; errors are dropped (there is nowhere

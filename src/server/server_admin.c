@@ -798,7 +798,7 @@ static void command_bgsave(struct connection *connection, bool wait) {
 }
 
 static void command_time(struct connection *connection) {
-    int64_t now_us = stoa_env_real_ms(connection->server->env) * 1000;
+    int64_t now_us = stoa_env_real_us(connection->server->env);
     char seconds[24];
     char micros[24];
     snprintf(seconds, sizeof(seconds), "%lld", (long long)(now_us / 1000000));

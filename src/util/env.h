@@ -73,6 +73,7 @@ struct stoa_env_ops {
     /* Clocks. monotonic never goes back; real is wall-clock unix time and may jump. */
     int64_t (*monotonic_ns)(struct stoa_env *env);
     int64_t (*real_ms)(struct stoa_env *env);
+    int64_t (*real_us)(struct stoa_env *env); /* the same clock in microseconds (TIME) */
     /* Fills data with random bytes (cryptographic quality in src/os). */
     void (*random_bytes)(struct stoa_env *env, void *data, size_t length);
 
@@ -189,6 +190,10 @@ static inline int64_t stoa_env_monotonic_ms(struct stoa_env *env) {
 
 static inline int64_t stoa_env_real_ms(struct stoa_env *env) {
     return env->ops->real_ms(env);
+}
+
+static inline int64_t stoa_env_real_us(struct stoa_env *env) {
+    return env->ops->real_us(env);
 }
 
 static inline void stoa_env_random_bytes(struct stoa_env *env, void *data, size_t length) {

@@ -289,6 +289,9 @@ def test_config_time_persistence():
     seconds, micros = r.time()
     check(abs(seconds + micros / 1e6 - time.time()) < 5, f"TIME {seconds}.{micros}")
     check(0 <= micros < 1000000, "TIME's microseconds")
+    # Microsecond resolution: among five readings, one not on a whole millisecond (the
+    # chance that all five are is 1e-15).
+    check(any(r.time()[1] % 1000 != 0 for _ in range(5)), "TIME has microsecond resolution")
     r.mset({"a": "1", "b": "2"})
     equal(r.dbsize(), 2, "DBSIZE")
     before = r.lastsave().timestamp()

@@ -127,6 +127,10 @@ static int64_t real_ms(struct stoa_env *env) {
     return sim_of(env)->real_ns / STOA_NS_PER_MS;
 }
 
+static int64_t real_us(struct stoa_env *env) {
+    return sim_of(env)->real_ns / 1000;
+}
+
 static void random_bytes(struct stoa_env *env, void *data, size_t length) {
     stoa_prng_fill(&sim_of(env)->prng, data, length);
 }
@@ -1145,6 +1149,7 @@ void stoa_sim_env_stats(const struct stoa_sim_env *sim, struct stoa_sim_env_stat
 static const struct stoa_env_ops sim_env_ops = {
     .monotonic_ns = monotonic_ns,
     .real_ms = real_ms,
+    .real_us = real_us,
     .random_bytes = random_bytes,
     .timer_create = sim_timer_create,
     .timer_start = sim_timer_start,
