@@ -34,6 +34,7 @@ struct stoa_engine {
     struct stoa_session_table sessions;
     struct stoa_apply_state apply;
     struct stoa_wal *wal; /* NULL with durability "none" */
+    bool external;        /* the keys live in options.backend, not in keyspace */
 
     struct stoa_buf record; /* the encoding of the command being written */
     struct stoa_command_argument *arguments;
@@ -368,7 +369,14 @@ static int engine_new(struct stoa_env *env, const struct stoa_engine_options *op
     struct stoa_keyspace_options keyspace_options = {.seed = seeds[0]};
     stoa_keyspace_init(&engine->keyspace, &keyspace_options);
     stoa_session_table_init(&engine->sessions, STOA_SESSIONS_MAX, seeds[1]);
-    stoa_apply_state_init(&engine->apply, stoa_keyspace_backend(&engine->keyspace),
+    engine->external = options->backend != NULL;
+    if (engine->external) {
+        STOA_ASSERT(options->durability == STOA_ENGINE_DURABILITY_NONE);
+        engine->snapshot_log_bytes = 0;
+    }
+    stoa_apply_state_init(&engine->apply,
+                          engine->external ? options->backend
+                                           : stoa_keyspace_backend(&engine->keyspace),
                           &engine->sessions);
     stoa_buf_init(&engine->record, STOA_COMMAND_BYTES_MAX);
     *out = engine;
@@ -389,7 +397,7 @@ int stoa_engine_open(struct stoa_env *env, const struct stoa_engine_options *opt
         set_error(error, "%s", stoa_err_message(result));
         return result;
     }
-    result = load_snapshot(engine, error);
+    result = engine->external ? STOA_OK : load_snapshot(engine, error);
     if (result == STOA_OK && options->durability != STOA_ENGINE_DURABILITY_NONE) {
         result = open_log(engine, options, error);
     }
@@ -405,6 +413,30 @@ int stoa_engine_open(struct stoa_env *env, const struct stoa_engine_options *opt
                   STOA_FIELD_UINT("keys", stoa_keyspace_count(&engine->keyspace)));
     *engine_out = engine;
     return STOA_OK;
+}
+
+int stoa_engine_reload(struct stoa_engine *engine, struct stoa_engine_error *error) {
+    STOA_ASSERT(engine != NULL && engine->wal == NULL && !engine->snapshot_running);
+    stoa_apply_state_free(&engine->apply);
+    stoa_session_table_free(&engine->sessions);
+    stoa_keyspace_free(&engine->keyspace);
+    uint64_t seeds[2];
+    stoa_env_random_bytes(engine->env, seeds, sizeof(seeds));
+    struct stoa_keyspace_options keyspace_options = {.seed = seeds[0]};
+    stoa_keyspace_init(&engine->keyspace, &keyspace_options);
+    stoa_session_table_init(&engine->sessions, STOA_SESSIONS_MAX, seeds[1]);
+    stoa_apply_state_init(&engine->apply, stoa_keyspace_backend(&engine->keyspace),
+                          &engine->sessions);
+    engine->applied_index = 0;
+    engine->snapshot_index = 0;
+    engine->log_bytes_since_snapshot = 0;
+    int result = load_snapshot(engine, error);
+    stoa_keyspace_limit_set(&engine->keyspace, engine->memory_bytes_max, engine->eviction);
+    STOA_LOG_INFO(engine->log, MODULE, "engine reloaded from its snapshot",
+                  STOA_FIELD_UINT("snapshot_index", engine->snapshot_index),
+                  STOA_FIELD_UINT("keys", stoa_keyspace_count(&engine->keyspace)),
+                  STOA_FIELD_ERR(result));
+    return result;
 }
 
 void stoa_engine_close(struct stoa_engine *engine) {
@@ -507,6 +539,26 @@ int stoa_engine_write(struct stoa_engine *engine, const struct stoa_command *com
     return result;
 }
 
+int stoa_engine_apply_chosen(struct stoa_engine *engine, uint64_t slot, uint32_t position,
+                             const struct stoa_command *command, struct stoa_reply *reply) {
+    STOA_ASSERT(engine != NULL && command != NULL && engine->wal == NULL);
+    STOA_ASSERT(slot >= engine->applied_index && slot < (1ULL << 47));
+    STOA_ASSERT(position < STOA_ENGINE_BATCH_COMMANDS_MAX);
+    engine->log_bytes_since_snapshot += stoa_command_encoded_length(command);
+    /* The apply index of a command names it uniquely and in order (session ids and
+     * activity are log indexes): slot and position within the entry. */
+    uint64_t index = (slot << 16) | position;
+    int result = stoa_apply(&engine->apply, index, command, reply);
+    engine->applied_index = slot;
+    engine->counters.writes++;
+    return result;
+}
+
+void stoa_engine_applied_set(struct stoa_engine *engine, uint64_t slot) {
+    STOA_ASSERT(engine != NULL && engine->wal == NULL && slot >= engine->applied_index);
+    engine->applied_index = slot;
+}
+
 int stoa_engine_query(struct stoa_engine *engine, int64_t now_ms, uint32_t opcode,
                       const struct stoa_command_argument *arguments, size_t count,
                       struct stoa_reply *reply) {
@@ -540,6 +592,9 @@ uint64_t stoa_engine_durable_index(const struct stoa_engine *engine) {
 
 int stoa_engine_snapshot_start(struct stoa_engine *engine) {
     STOA_ASSERT(engine != NULL);
+    if (engine->external) {
+        return STOA_ERR_UNSUPPORTED; /* the external store keeps its own data */
+    }
     if (engine->snapshot_running) {
         return STOA_ERR_BUSY;
     }

@@ -61,6 +61,12 @@ struct stoa_engine_options {
     /* Log segment size; 0 = the default. Small values are for tests. */
     uint64_t segment_bytes_max;
     const struct stoa_log *log; /* borrowed until close; may be NULL */
+    /* An external store to keep the keys in instead of the in-memory keyspace (the Redis
+     * backend, src/backend), borrowed until close; NULL = the keyspace. It is the store of
+     * record and keeps its own durability: durability must be NONE (asserted; no log, so
+     * nothing is replayed into it twice), and no snapshot is loaded or taken
+     * (stoa_engine_snapshot_start answers STOA_ERR_UNSUPPORTED). */
+    struct stoa_backend *backend;
 };
 
 struct stoa_engine_error {
@@ -100,6 +106,27 @@ void stoa_engine_close(struct stoa_engine *engine);
  * record is taken back out of the log). */
 int stoa_engine_write(struct stoa_engine *engine, const struct stoa_command *command,
                       struct stoa_reply *reply, uint64_t *index);
+
+/* Replica groups. The group's log is the Paxos journal (cluster/journal.h), so a member's
+ * engine is opened with durability "none" (no log of its own; snapshots as usual) and is
+ * fed the commands of each chosen log entry in slot order. stoa_engine_apply_chosen applies
+ * one such command (the position-th of its entry, below STOA_ENGINE_BATCH_COMMANDS_MAX)
+ * without logging it, and moves the applied index to slot (many commands share a slot: an
+ * entry is a batch); its result and reply are as stoa_engine_write's, and a
+ * STOA_ERR_NOMEM is final (every replica fails the same way... or not: memory is the one
+ * input replicas do not share, see docs/replication.md). stoa_engine_applied_set moves the
+ * applied index over an entry with no commands (a no-op or a membership change). Snapshots
+ * record the applied index, which is the slot a restarted member resumes after. */
+int stoa_engine_apply_chosen(struct stoa_engine *engine, uint64_t slot, uint32_t position,
+                             const struct stoa_command *command, struct stoa_reply *reply);
+void stoa_engine_applied_set(struct stoa_engine *engine, uint64_t slot);
+
+/* Replica groups: drops the whole state and loads the newest snapshot in <data dir>/snapshot
+ * again (a follower that was sent a snapshot installs the file there, then reloads). Only for
+ * an engine without a log, with no snapshot running (asserted). Returns 0 (an empty state if
+ * there is no snapshot), or the load's error (the state is then empty: the caller must not
+ * serve from it). */
+int stoa_engine_reload(struct stoa_engine *engine, struct stoa_engine_error *error);
 
 /* Answers a read (apply.h's read opcodes) as of now_ms. */
 int stoa_engine_query(struct stoa_engine *engine, int64_t now_ms, uint32_t opcode,

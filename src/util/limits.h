@@ -269,6 +269,10 @@
 
 /* The engine's open error: a path and an offset, with room to spare. */
 #define STOA_ENGINE_ERROR_BYTES_MAX (STOA_WAL_ERROR_BYTES_MAX + 256)
+/* Commands in one chosen log entry of a replica group: a command's apply index is
+ * (slot << 16) | position, so positions fit 16 bits. 65,535 commands per slot is far more
+ * than one loop iteration gathers. */
+#define STOA_ENGINE_BATCH_COMMANDS_MAX 65535
 /* Snapshot records of sessions carry this type byte; value types are small numbers, so the
  * high bit keeps them apart forever. */
 #define STOA_ENGINE_SNAPSHOT_SESSION_TYPE 0x80
