@@ -23,10 +23,22 @@ packages=(
   python3-redis               # the Python Redis client the RESP integration tests drive
   redis-tools                 # redis-cli, driven by the RESP integration tests
   python3-msgpack             # the Geomys integration tests' client (tests/integration)
+  libmicrohttpd-dev           # the HTTP/JSON front door (src/server/http_server.c)
+  libjansson-dev              # JSON for the HTTP door (src/proto/http_json.c; docs/decisions/json.md)
+  libhiredis-dev              # the Redis engine backend (src/backend/redis_backend.c; docs/decisions/hiredis.md)
+  redis-server                # the Redis backend's integration test starts a real Redis (test_redis_backend.py)
+  netcat-openbsd              # nc, for multiverse9's netcat examples (tests/integration/test_multiverse9.py)
+  python3-cryptography        # Ed25519 signing in the multiverse9 permission tests (HELLO/AUTH)
+  chromium                    # the headless Swagger UI test (tests/integration/test_http_swagger.py)
+                              # (web/: swagger-ui-dist comes from npm, with the machine's
+                              # Node.js and npm, which the machine image provides)
 )
 
 bench_packages=(
   redis-server redis-tools    # the reference for bench/: Redis 7 and redis-cli, redis-benchmark
+  wrk                         # the HTTP load generator of bench/http.sh
+  etcd-server etcd-client     # the reference for bench/quorum.sh: a 3-member etcd cluster
+  curl                        # bench/quorum.sh checks that a node serves HTTP
 )
 
 fuzz_packages=(

@@ -105,6 +105,10 @@ static const char *default_text(int code) {
         return "ERR out of memory";
     case STOA_ERR_MALFORMED:
         return APPLY_TEXT_MALFORMED;
+    case STOA_ERR_IO:
+        return "ERR the external store failed (see the node's log)";
+    case STOA_ERR_UNSUPPORTED:
+        return "ERR not supported by this node's storage backend";
     default:
         return "ERR internal error";
     }

@@ -130,6 +130,8 @@ static void env_timer_close(struct stoa_env_timer *timer, stoa_env_close_fn on_c
 
 struct stoa_env_loop_hook {
     uv_check_t handle;
+    uv_idle_t wake; /* active only to keep the next poll from waiting (loop_hook_wake) */
+    int closes_pending;
     struct stoa_os_env *os;
     stoa_env_timer_fn callback;
     void *context;
@@ -139,6 +141,8 @@ struct stoa_env_loop_hook {
 
 static void on_check(uv_check_t *handle) {
     struct stoa_env_loop_hook *hook = handle->data;
+    /* A wake lasts until the hook has run again (see on_wake). */
+    uv_idle_stop(&hook->wake);
     hook->callback(hook->context);
 }
 
@@ -153,7 +157,10 @@ static int env_loop_hook_create(struct stoa_env *env, stoa_env_timer_fn callback
     memset(hook, 0, sizeof(*hook));
     int status = uv_check_init(os->loop, &hook->handle);
     STOA_ASSERT(status == 0);
+    status = uv_idle_init(os->loop, &hook->wake);
+    STOA_ASSERT(status == 0);
     hook->handle.data = hook;
+    hook->wake.data = hook;
     hook->os = os;
     hook->callback = callback;
     hook->context = context;
@@ -171,10 +178,29 @@ static void env_loop_hook_start(struct stoa_env_loop_hook *hook) {
 static void env_loop_hook_stop(struct stoa_env_loop_hook *hook) {
     STOA_ASSERT(hook != NULL);
     uv_check_stop(&hook->handle);
+    uv_idle_stop(&hook->wake);
+}
+
+/* An active idle handle makes libuv poll without waiting. libuv computes the poll timeout
+ * after running idle callbacks, so this one must not stop itself: the hook stops it when it
+ * runs (on_check). */
+static void on_wake(uv_idle_t *idle) {
+    (void)idle;
+}
+
+static void env_loop_hook_wake(struct stoa_env_loop_hook *hook) {
+    STOA_ASSERT(hook != NULL);
+    if (hook->on_close == NULL) {
+        int status = uv_idle_start(&hook->wake, on_wake);
+        STOA_ASSERT(status == 0);
+    }
 }
 
 static void on_loop_hook_closed(uv_handle_t *handle) {
     struct stoa_env_loop_hook *hook = handle->data;
+    if (--hook->closes_pending > 0) {
+        return;
+    }
     stoa_env_close_fn on_close = hook->on_close;
     void *close_context = hook->close_context;
     stoa_os_env_handle_closed(hook->os);
@@ -187,7 +213,9 @@ static void env_loop_hook_close(struct stoa_env_loop_hook *hook, stoa_env_close_
     STOA_ASSERT(hook != NULL && hook->on_close == NULL);
     hook->on_close = on_close != NULL ? on_close : ignore_close;
     hook->close_context = context;
+    hook->closes_pending = 2;
     uv_close((uv_handle_t *)&hook->handle, on_loop_hook_closed);
+    uv_close((uv_handle_t *)&hook->wake, on_loop_hook_closed);
 }
 
 /* ---- addresses ---- */
@@ -275,6 +303,7 @@ static const struct stoa_env_ops os_env_ops = {
     .loop_hook_start = env_loop_hook_start,
     .loop_hook_stop = env_loop_hook_stop,
     .loop_hook_close = env_loop_hook_close,
+    .loop_hook_wake = env_loop_hook_wake,
 };
 
 int stoa_os_env_init(struct stoa_os_env *os, uv_loop_t *loop) {

@@ -16,6 +16,8 @@
 
 /* New files are readable by the group and others, as the umask allows; directories too. */
 #define FILE_MODE 0644
+/* STOA_ENV_OPEN_PRIVATE files (secret keys) are the owner's alone. */
+#define FILE_MODE_PRIVATE 0600
 #define DIRECTORY_MODE 0755
 
 struct stoa_env_file {
@@ -72,7 +74,7 @@ int stoa_os_env_file_open(struct stoa_env *env, const char *path, unsigned flags
     (void)stoa_os_env_of(env);
     STOA_ASSERT(file_out != NULL);
     unsigned known = STOA_ENV_OPEN_READ | STOA_ENV_OPEN_WRITE | STOA_ENV_OPEN_CREATE |
-                     STOA_ENV_OPEN_EXCLUSIVE | STOA_ENV_OPEN_TRUNCATE;
+                     STOA_ENV_OPEN_EXCLUSIVE | STOA_ENV_OPEN_TRUNCATE | STOA_ENV_OPEN_PRIVATE;
     STOA_ASSERT((flags & ~known) == 0);
     int status = check_path(path);
     if (status != 0) {
@@ -86,7 +88,8 @@ int stoa_os_env_file_open(struct stoa_env *env, const char *path, unsigned flags
     int interrupts = 0;
     int fd;
     do {
-        fd = open(path, open_flags(flags), FILE_MODE);
+        fd = open(path, open_flags(flags),
+                  (flags & STOA_ENV_OPEN_PRIVATE) != 0 ? FILE_MODE_PRIVATE : FILE_MODE);
     } while (fd < 0 && retry_interrupted(&interrupts));
     if (fd < 0) {
         status = stoa_os_err_from_errno(errno);

@@ -12,6 +12,7 @@
 #include "util/assert.h"
 #include "util/config_int.h"
 #include "util/err.h"
+#include "util/member_list.h"
 #include "util/time.h"
 
 /* ---- the schema, generated from config_keys.h ---- */
@@ -356,6 +357,15 @@ int config_key_set(struct stoa_config *config, size_t index, const char *text, s
     int result = parse_value(&keys[index], text, length, where, &value, error);
     if (result != STOA_OK) {
         return result;
+    }
+    if (index == CONFIG_KEY_cluster_members) {
+        /* The member list has a grammar of its own; a bad one is refused here, at load, with
+         * the entry named, rather than when the transport starts. */
+        struct stoa_member_list members;
+        char reason[STOA_MEMBER_LIST_ERROR_BYTES];
+        if (stoa_member_list_parse(text, length, &members, reason) != STOA_OK) {
+            return config_fail(error, "%s: %s", where, reason);
+        }
     }
     store(config, (enum config_key_index)index, &value);
     return STOA_OK;

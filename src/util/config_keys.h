@@ -47,6 +47,9 @@
 #define STOA_CONFIG_WORDS_eviction(X)                                                              \
     X(STOA_CONFIG_EVICTION_NONE, "noeviction")                                                     \
     X(STOA_CONFIG_EVICTION_VOLATILE_TTL, "volatile-ttl")
+#define STOA_CONFIG_WORDS_backend(X)                                                               \
+    X(STOA_CONFIG_BACKEND_MEMORY, "memory")                                                        \
+    X(STOA_CONFIG_BACKEND_REDIS, "redis")
 #define STOA_CONFIG_WORDS_log_level(X)                                                             \
     X(STOA_CONFIG_LOG_LEVEL_DEBUG, "debug")                                                        \
     X(STOA_CONFIG_LOG_LEVEL_INFO, "info")                                                          \
@@ -60,6 +63,7 @@
     X(retrieval_mode)                                                                              \
     X(durability)                                                                                  \
     X(eviction)                                                                                    \
+    X(backend)                                                                                     \
     X(log_level)
 
 /* clang-format off */
@@ -153,6 +157,13 @@
     X(BOOL, "data.truncateCorruptLog", data_truncate_corrupt_log, 0, 0, none, "false",             \
       "At start, cut the log at a damaged record (keeping a copy of the segment) instead of "      \
       "refusing to start. Records after the damage are lost.")                                     \
+    X(ENUM, "data.backend", data_backend, 0, 0, backend, "memory",                                 \
+      "Where the keys live: memory (the engine's keyspace, with data.durability's log), or "       \
+      "redis (an external Redis at data.redisUri; no log, Redis's own durability; "                \
+      "docs/redis-backend.md).")                                                                  \
+    X(STRING, "data.redisUri", data_redis_uri, 0, STOA_REDIS_URI_BYTES_MAX, none,                  \
+      "redis://127.0.0.1:6379",                                                                    \
+      "The Redis of data.backend redis: redis://host:port[/db] or unix:///path/to/socket.")       \
     X(STRING, "listen.host", listen_host, 0, STOA_CONFIG_HOST_BYTES_MAX, none, "127.0.0.1",        \
       "Address every front door and peer port listens on.")                                        \
     X(INT, "listen.resp.port", listen_resp_port, 0, STOA_CONFIG_PORT_MAX, none, "7379",            \
@@ -169,6 +180,17 @@
       "7384", "TCP port for multiverse9 binary clients; 0 means pick a free port and log it.")     \
     X(INT, "listen.overlay.port", listen_overlay_port, 0, STOA_CONFIG_PORT_MAX, none, "7385",      \
       "UDP port of the overlay (Kademlia); 0 means pick a free port and log it.")                  \
+    X(INT, "http.maxBodyBytes", http_max_body_bytes, 1, STOA_HTTP_BODY_BYTES_MAX, none,            \
+      "1048576", "Largest HTTP request body; a larger one is refused with 413.")                   \
+    X(INT, "http.maxClients", http_max_clients, 1, STOA_SERVER_CLIENTS_MAX, none, "1024",          \
+      "Most HTTP connections at once; more are refused.")                                          \
+    X(INT, "http.requestTimeoutSeconds", http_request_timeout_seconds, 1,                          \
+      STOA_HTTP_TIMEOUT_SECONDS_MAX, none, "30",                                                   \
+      "A request must arrive whole within this many seconds, and an idle connection is closed "    \
+      "after it, so slow or stalled clients cannot hold a connection.")                            \
+    X(STRING, "http.swaggerDir", http_swagger_dir, 0, STOA_DATA_DIR_BYTES_MAX, none, "",           \
+      "Directory of the Swagger UI assets (npm's swagger-ui-dist); empty means the one the "       \
+      "build installed.")                                                                          \
     X(STRING, "resp.password", resp_password, 0, STOA_SERVER_PASSWORD_BYTES_MAX, none, "",        \
       "Password clients must give with AUTH (or HELLO ... AUTH) before other commands; empty "     \
       "means no password.")                                                                        \
@@ -181,6 +203,56 @@
       "Replies a RESP client may leave unread before it is disconnected (and the reason logged).") \
     X(BOOL, "resp.debugCommands", resp_debug_commands, 0, 0, none, "false",                        \
       "Allow the DEBUG command.")                                                                  \
+    X(STRING, "cluster.members", cluster_members, 0, STOA_PEER_MEMBERS_TEXT_BYTES_MAX, none, "",   \
+      "The replica group: comma-separated id=host:port, each member's id (1..4294967295) and "     \
+      "peer address (e.g. 1=127.0.0.1:7382,2=127.0.0.1:7392); empty means a single node.")        \
+    X(INT, "cluster.self", cluster_self, 0, STOA_PEER_NODE_ID_MAX, none, "0",                      \
+      "This node's id in cluster.members; 0 means the member whose address is "                    \
+      "listen.host:listen.peer.port.")                                                             \
+    X(STRING, "cluster.secret", cluster_secret, 0, STOA_PEER_SECRET_BYTES_MAX, none, "",           \
+      "Secret every member holds (at least 16 bytes) and proves at connect; required when "        \
+      "cluster.members is set. A peer without it is refused.")                                     \
+    X(DURATION, "cluster.connectTimeout", cluster_connect_timeout_ms, STOA_PEER_TIMING_MS_MIN,     \
+      STOA_PEER_TIMING_MS_MAX, none, "3s",                                                         \
+      "A connect to a peer taking longer than this is abandoned and retried after the backoff.")   \
+    X(DURATION, "cluster.reconnectBackoffMin", cluster_reconnect_backoff_min_ms,                  \
+      STOA_PEER_TIMING_MS_MIN, STOA_PEER_TIMING_MS_MAX, none, "100ms",                             \
+      "First delay before redialing a lost peer; it doubles after each failed attempt.")          \
+    X(DURATION, "cluster.reconnectBackoffMax", cluster_reconnect_backoff_max_ms,                  \
+      STOA_PEER_TIMING_MS_MIN, STOA_PEER_TIMING_MS_MAX, none, "5s",                                \
+      "Longest delay between attempts to redial a peer (with jitter, in its upper half).")         \
+    X(DURATION, "cluster.tick", cluster_tick_ms, STOA_REPLICA_TICK_MS_MIN,                       \
+      STOA_REPLICA_TICK_MS_MAX, none, "10ms",                                                      \
+      "The replica group's unit of time: heartbeats, election timeouts and leases count ticks.")  \
+    X(INT, "cluster.heartbeatTicks", cluster_heartbeat_ticks, 1, 1000, none, "5",                 \
+      "A leader sends heartbeats (and retransmits) every this many ticks.")                       \
+    X(INT, "cluster.electionTicksMin", cluster_election_ticks_min, 2, 100000, none, "30",         \
+      "Shortest election timeout, in ticks; also how long a follower that heard a leader refuses " \
+      "to promise to another (the lease). Must exceed heartbeatTicks.")                           \
+    X(INT, "cluster.electionTicksMax", cluster_election_ticks_max, 2, 100000, none, "60",         \
+      "Longest election timeout, in ticks (each timeout is drawn between min and max).")          \
+    X(INT, "cluster.driftTicks", cluster_drift_ticks, 0, 100000, none, "5",                       \
+      "The clock-drift bound taken off a leader's lease before it serves a safe read locally.")   \
+    X(DURATION, "cluster.requestTimeout", cluster_request_timeout_ms, STOA_CONFIG_DURATION_MS_MIN, \
+      STOA_CONFIG_DURATION_MS_MAX, none, "5s",                                                     \
+      "A request waiting for the group longer than this is answered TIMEOUT (outcome unknown).")  \
+    X(STRING, "multiverse9.name", multiverse9_name, 0, STOA_MULTIVERSE9_NAME_BYTES_MAX, none, "",  \
+      "The node's human-readable name in METADATA; empty means multiverse9_<node id>.")           \
+    X(STRING, "multiverse9.nodes", multiverse9_nodes, 0, STOA_MULTIVERSE9_NODES_BYTES_MAX, none,   \
+      "",                                                                                          \
+      "Acknowledged nodes, comma-separated: each a public key (64 hex or 44 base64 characters, "   \
+      "from the other node's log or METADATA), optionally @host:port.")                           \
+    X(BOOL, "multiverse9.openInteractions", multiverse9_open_interactions, 0, 0, none, "true",     \
+      "Let any client CREATE, REMOVE and AGGREGATE; false allows only acknowledged nodes that "    \
+      "authenticated with HELLO/AUTH.")                                                            \
+    X(BOOL, "multiverse9.openMetadata", multiverse9_open_metadata, 0, 0, none, "false",            \
+      "Let any client ask for METADATA; false allows only authenticated acknowledged nodes.")      \
+    X(DURATION, "multiverse9.remoteTimeout", multiverse9_remote_timeout_ms,                       \
+      STOA_CONFIG_DURATION_MS_MIN, STOA_CONFIG_DURATION_MS_MAX, none, "5s",                        \
+      "How long an AGGREGATE waits for another node before answering its entries with an error.") \
+    X(INT, "multiverse9.threads", multiverse9_threads, 1, STOA_MULTIVERSE9_THREADS_MAX, none, "1", \
+      "multiverse9's worker-thread count (stoa start --threads); stoa serves every connection on " \
+      "one event loop, so it is checked and logged, and changes nothing else.")                   \
     X(ENUM, "log.level", log_level, 0, 0, log_level, "info",                                       \
       "Lowest level that is logged: debug, info, warn or error.")
 /* clang-format on */

@@ -67,6 +67,7 @@ enum stoa_env_open_flags {
     STOA_ENV_OPEN_CREATE = 1 << 2,
     STOA_ENV_OPEN_EXCLUSIVE = 1 << 3, /* with CREATE: fail with STOA_ERR_EXISTS */
     STOA_ENV_OPEN_TRUNCATE = 1 << 4,
+    STOA_ENV_OPEN_PRIVATE = 1 << 5, /* with CREATE: owner-only (0600), for secret keys */
 };
 
 struct stoa_env_ops {
@@ -171,6 +172,9 @@ struct stoa_env_ops {
     void (*loop_hook_stop)(struct stoa_env_loop_hook *hook);
     void (*loop_hook_close)(struct stoa_env_loop_hook *hook, stoa_env_close_fn on_close,
                             void *context);
+    /* Work done outside the hooks' turn (or by a hook, for hooks that already ran) needs
+     * them to run again: the next loop iteration does not wait for I/O. */
+    void (*loop_hook_wake)(struct stoa_env_loop_hook *hook);
 };
 
 struct stoa_env {

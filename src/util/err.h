@@ -36,7 +36,8 @@
     X(UNSUPPORTED, -21, "not supported")                                                           \
     X(CANCELED, -22, "canceled")                                                                   \
     X(BUSY, -23, "busy")                                                                           \
-    X(OUT_OF_MEMORY, -24, "out of memory: used memory is over the configured limit")
+    X(OUT_OF_MEMORY, -24, "out of memory: used memory is over the configured limit")               \
+    X(NOT_LEADER, -25, "not the leader of the replica group")
 
 enum stoa_err {
 #define STOA_ERR_ENUM(name, number, message) STOA_ERR_##name = (number),

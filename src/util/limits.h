@@ -423,8 +423,273 @@
 #define STOA_SERVER_QUERY_BYTES_DEFAULT (1024ULL * 1024 * 1024)
 #define STOA_SERVER_OUTPUT_BYTES_DEFAULT (256ULL * 1024 * 1024)
 
+/* ---- consensus: Multi-Paxos (src/consensus, docs/consensus.md) ---- */
+
+/* Voting members of one group: groups have 1, 3 or 5 voters (DESIGN.md 6); 9 leaves room for
+ * growing and replacing members one at a time. A slot's acknowledgements are a bitmask. */
+#define STOA_PAXOS_MEMBERS_MAX 9
+/* Peers a core tracks (voters, and removed members still being told the news). Per-peer
+ * state is a fixed array scanned linearly, and acks are bits of a uint32_t. */
+#define STOA_PAXOS_PEERS_MAX 16
+/* Slots a leader may have in flight above its commit index (pipelining). 1024 batched slots
+ * keep a fast disk and network busy; more only grows what a new leader must recover. */
+#define STOA_PAXOS_WINDOW_SLOTS_MAX 1024
+#define STOA_PAXOS_WINDOW_SLOTS_DEFAULT 256
+/* Entries a core keeps above its snapshot (the ring's capacity). The driver compacts after a
+ * snapshot; past this the leader refuses proposals (FULL) until it does. 2^20 slots of ring
+ * cost 64 MiB of bookkeeping at most; 65536 (4 MiB) is the default. */
+#define STOA_PAXOS_LOG_SLOTS_MAX (1024 * 1024)
+#define STOA_PAXOS_LOG_SLOTS_DEFAULT 65536
+/* Bytes of one entry's value: the largest command (one SET of the largest value), so a batch
+ * the driver packs is at most one command when that command is huge. */
+#define STOA_PAXOS_VALUE_BYTES_MAX STOA_COMMAND_BYTES_MAX
+/* Value bytes one ACCEPT, PROMISE piece or CATCHUP carries, unless one entry alone is larger
+ * (it then goes alone): 1 MiB keeps one message to about a millisecond of a fast link. */
+#define STOA_PAXOS_MESSAGE_BATCH_BYTES (1024 * 1024)
+/* Entries one message may carry: a batch of the smallest entries (1 MiB of empty no-ops is
+ * 28k entries; senders stop at this count). The decoder refuses more. */
+#define STOA_PAXOS_MESSAGE_ENTRIES_MAX 4096
+/* Bytes of one encoded message: one largest value with its entry header and the message
+ * header, with room to spare. Fits one peer frame. */
+#define STOA_PAXOS_MESSAGE_BYTES_MAX (STOA_PAXOS_VALUE_BYTES_MAX + 64 * 1024)
+/* Messages one batch of outputs holds. A leader sends each follower a few ACCEPTs and a
+ * heartbeat per batch; past this a message is dropped (logged), and retransmission by
+ * heartbeat ticks repairs it. */
+#define STOA_PAXOS_OUTBOX_MESSAGES_MAX 512
+/* Entry references the messages of one batch hold in total: a window of Accepts to each of
+ * eight followers, with room for promise pieces (past this, messages wait for the next
+ * batch or a retransmission). */
+#define STOA_PAXOS_OUTBOX_ENTRIES_MAX (16 * 1024)
+/* Chosen entries handed to the driver to apply per batch: a window of slots and then some. */
+#define STOA_PAXOS_APPLY_MAX 4096
+/* Read-index requests waiting for their heartbeat round: far more than one loop iteration
+ * gathers, since the driver batches reads that arrive together into one request. */
+#define STOA_PAXOS_READS_MAX 4096
+/* Heartbeat rounds whose send tick a leader remembers to date its lease from the round a
+ * quorum acknowledged: older rounds are past any lease anyway. */
+#define STOA_PAXOS_ROUNDS_TRACKED 64
+/* Ticks between retransmissions of unacknowledged Accepts, catch-up requests and prepares
+ * are multiples of the heartbeat; the first is resent after this many heartbeats. */
+#define STOA_PAXOS_RETRANSMIT_HEARTBEATS 2
+/* Ticks: bounds of the timing config (a tick is the driver's choice, 10 ms in the server). */
+#define STOA_PAXOS_TICKS_MAX 100000
+
+/* ---- tests/check: the linearizability checker (docs/checking.md) ---- */
+
+/* Events one history may hold: operations are numbered with 32-bit indices, and 2^27 events
+ * (tens of gigabytes of JSON) is far beyond any history we record. */
+#define STOA_CHECK_EVENTS_MAX (1u << 27)
+/* Bytes the search of one key may use for its memo cache and model states, by default
+ * (stoa-check --memory-mb changes it). Past it the key's verdict is "unknown: search limit
+ * reached", never a crash: 1 GiB fits the test machines with room for the history. */
+#define STOA_CHECK_SEARCH_BYTES_DEFAULT (1024ULL * 1024 * 1024)
+/* Operations an explanation lists on each side of the point where the search failed: enough
+ * to see the conflict, few enough to read. */
+#define STOA_CHECK_EXPLAIN_OPERATIONS_MAX 6
+/* Bytes of a model state or a value as quoted in an explanation; longer ones are cut. */
+#define STOA_CHECK_QUOTE_BYTES_MAX 200
+/* Bytes of a parse error message, with the line number. */
+#define STOA_CHECK_ERROR_BYTES 256
+/* The generator's bounds: far above what tests and figures use. */
+#define STOA_CHECK_GEN_PROCESSES_MAX 1024
+#define STOA_CHECK_GEN_KEYS_MAX (1u << 20)
+#define STOA_CHECK_GEN_OPERATIONS_MAX (1u << 24)
+
+/* ---- server: the replica (src/server/replica*.c, docs/replication.md) ---- */
+
+/* Slots this node proposed and still waits for, by slot modulo this: at least the core's
+ * largest window, so a slot's record is only reused after the window moved past it. */
+#define STOA_REPLICA_PENDING_SLOTS 1024
+/* Requests forwarded by followers that this leader serves at once. 4,096 is far above the
+ * writes of one loop iteration; more are refused (the follower retries another time). */
+#define STOA_REPLICA_REMOTES_MAX 4096
+/* Ready batches processed per loop hook: each may make the next (an apply that answers a
+ * read); 64 rounds end any chain, the rest waits for the next iteration. */
+#define STOA_REPLICA_READY_ROUNDS_MAX 64
+/* A batch (one slot's value) closes at 4 MiB: one message to each follower, one journal
+ * record; a single larger command travels alone. */
+#define STOA_REPLICA_BATCH_BYTES_MAX (4 * 1024 * 1024)
+/* Snapshots go to lagging followers in chunks of 256 KiB, at most 16 unacknowledged
+ * (4 MiB in flight per follower), and a transfer with no acknowledgement for 10 s restarts. */
+#define STOA_REPLICA_SNAPSHOT_CHUNK_BYTES (256 * 1024)
+#define STOA_REPLICA_SNAPSHOT_WINDOW_CHUNKS 16
+#define STOA_REPLICA_SNAPSHOT_ACK_TIMEOUT_MS 10000
+/* Membership changes remembered to work out the voters as of a snapshot's slot: changes are
+ * one at a time and rare; 64 reach back further than any snapshot in progress. */
+#define STOA_REPLICA_MEMBER_CHANGES_KEPT 64
+/* cluster.tick: 1 ms (tests; a loaded loop lags that much anyway) to 1 s (elections of tens
+ * of seconds are useless). */
+#define STOA_REPLICA_TICK_MS_MIN 1
+#define STOA_REPLICA_TICK_MS_MAX 1000
+
+/* ---- proto and server: the HTTP/JSON front door (docs/protocols/http.md) ---- */
+
+/* A request body (a GameObject's JSON, a raw value). 1 MiB by default: a Nomad game object
+ * is small; http.maxBodyBytes may raise it up to 64 MiB, beyond which base64 and JSON copies
+ * of one request would take hundreds of MiB. */
+#define STOA_HTTP_BODY_BYTES_DEFAULT (1024 * 1024)
+#define STOA_HTTP_BODY_BYTES_MAX (64 * 1024 * 1024)
+/* libmicrohttpd's per-connection memory pool holds the request line and headers: 32 KiB
+ * (its default, and above any browser's headers); a request whose headers do not fit is
+ * refused with 431 and the connection closed. */
+#define STOA_HTTP_CONNECTION_MEMORY_BYTES (32 * 1024)
+/* HTTP connections at once by default (http.maxClients). */
+#define STOA_HTTP_CLIENTS_DEFAULT 1024
+/* A request must arrive whole (headers and body) within http.requestTimeoutSeconds of its
+ * first byte or of the previous response (30 s by default; at most an hour). */
+#define STOA_HTTP_TIMEOUT_SECONDS_DEFAULT 30
+#define STOA_HTTP_TIMEOUT_SECONDS_MAX 3600
+/* The deadline sweep runs at least this often, so a cut-off is late by at most this. */
+#define STOA_HTTP_SWEEP_MS_MAX 1000
+/* Group commits one loop hook of the HTTP door makes in a row: resumed keep-alive clients
+ * may send their next write at once; the rest waits one loop iteration. */
+#define STOA_HTTP_COMMIT_ROUNDS_MAX 4
+/* A route's path parameter (an object id or a key), after percent-decoding: a key's bound. */
+#define STOA_HTTP_PARAM_BYTES_MAX STOA_KEY_BYTES_MAX
+/* An error message in a JSON error body. */
+#define STOA_HTTP_ERROR_TEXT_BYTES_MAX 256
+/* The /metrics text: commands x buckets lines fit with room to spare. */
+#define STOA_HTTP_METRICS_BYTES_MAX (512 * 1024)
+/* One Swagger UI asset read at start (swagger-ui-bundle.js is about 1.5 MiB). */
+#define STOA_HTTP_ASSET_BYTES_MAX (16 * 1024 * 1024)
+/* Elements of one captured engine reply (OBJECT_GET's array has 5). */
+#define STOA_HTTP_CAPTURE_ELEMENTS_MAX 8
+/* Latency histogram buckets (upper bounds in microseconds, Prometheus "le"), +Inf apart. */
+#define STOA_HTTP_HISTOGRAM_BUCKETS 14
+
+/* ---- proto and server: multiverse9 (docs/protocols/multiverse9.md) ---- */
+
+/* One request's payload (a CREATE value, a list of targets). multiverse9 stores whole values
+ * in one Redis string; 1 MiB is far above its examples and bounds what one unframed request
+ * (whose end is only known at end of stream) makes the node buffer. */
+#define STOA_MULTIVERSE9_PAYLOAD_BYTES_MAX (1024 * 1024)
+/* Targets of one AGGREGATE or keys of one REMOVE: 1024 ULIDs with addresses is ~90 KiB. */
+#define STOA_MULTIVERSE9_TARGETS_MAX 1024
+/* Distinct remote nodes one AGGREGATE may fetch from (one connection each, at once). */
+#define STOA_MULTIVERSE9_REMOTES_MAX 16
+/* An unframed request (netcat's) has no length: it ends at end of stream, or when no byte
+ * has come for this long (netcat-openbsd does not half-close after its input ends). */
+#define STOA_MULTIVERSE9_QUIET_MS 150
+/* How often the server looks for quiet unframed requests and late remote nodes while any
+ * is waiting: the granularity of both deadlines. */
+#define STOA_MULTIVERSE9_TICK_MS 25
+/* A reply to one remote fetch (one target's value, framed) that this node accepts. */
+#define STOA_MULTIVERSE9_REMOTE_REPLY_BYTES_MAX (STOA_MULTIVERSE9_PAYLOAD_BYTES_MAX + 1024)
+/* Peers in multiverse9.nodes. */
+#define STOA_MULTIVERSE9_NODES_MAX 32
+/* multiverse9.nodes as text: 32 entries of a base64 key (44), '@', an address (64) and a
+ * comma fit; a config string holds at most STOA_CONFIG_VALUE_BYTES_MAX. */
+#define STOA_MULTIVERSE9_NODES_BYTES_MAX 4000
+/* multiverse9.name: a human-readable node name. */
+#define STOA_MULTIVERSE9_NAME_BYTES_MAX 128
+/* An error text of one reply or one AGGREGATE entry. */
+#define STOA_MULTIVERSE9_ERROR_BYTES_MAX 256
+/* The METADATA reply (JSON): the fixed fields and every acknowledged node. */
+#define STOA_MULTIVERSE9_METADATA_BYTES_MAX (STOA_MULTIVERSE9_NODES_MAX * 200 + 1024)
+/* `stoa start --threads`: validated and logged (stoa serves on one event loop). */
+#define STOA_MULTIVERSE9_THREADS_MAX 1024
+
+/* ---- backend: external Redis (src/backend/redis_backend.c) ---- */
+
+/* data.redisUri: "redis://host:port/db" or "unix:///path". */
+#define STOA_REDIS_URI_BYTES_MAX 1024
+/* A synchronous call to Redis gives up after this long, so a hung Redis cannot stall the
+ * event loop for ever: the command fails with an I/O error instead. */
+#define STOA_REDIS_TIMEOUT_MS 2000
+/* Keys one SCAN step asks Redis for (its COUNT hint). */
+#define STOA_REDIS_SCAN_COUNT 100
+
+/* ---- proto and server: the peer transport (docs/protocols/peer.md) ---- */
+
+/* Payload bytes of one peer frame after the handshake. A replicated write carries one whole
+ * command, so the largest command (STOA_COMMAND_BYTES_MAX) must fit, with 1 MiB for the
+ * consensus message around it. The frame's length field is 32 bits. */
+#define STOA_PEER_FRAME_PAYLOAD_BYTES_MAX (STOA_COMMAND_BYTES_MAX + 1024 * 1024)
+/* Payload bytes of a frame before the peer is authenticated: the largest handshake payload
+ * is 50 bytes, so a stranger can make the node buffer at most this much. */
+#define STOA_PEER_HANDSHAKE_PAYLOAD_BYTES_MAX 128
+/* Random bytes of each side's challenge: 256 bits never repeat, so a recorded answer never
+ * fits a new connection. */
+#define STOA_PEER_CHALLENGE_BYTES 32
+/* HMAC-SHA-512-256 output (crypto_auth_hmacsha512256_BYTES). */
+#define STOA_PEER_MAC_BYTES 32
+/* cluster.secret: at least 16 bytes (128 bits if random), so it cannot be guessed online;
+ * at most 512, as the RESP password. */
+#define STOA_PEER_SECRET_BYTES_MIN 16
+#define STOA_PEER_SECRET_BYTES_MAX 512
+/* Members of one replica group the transport knows: groups have 1, 3 or 5 voting members and
+ * a few learners, and a member being replaced is counted twice for a while. Per-peer state
+ * is a fixed array, scanned linearly. */
+#define STOA_PEER_MEMBERS_MAX 64
+/* Member ids are 1 .. 2^32 - 1 (0 means none): they go into ballots next to a round. */
+#define STOA_PEER_NODE_ID_MAX 0xffffffffULL
+/* cluster.members as text: 64 members of "4294967295=[v6 address]:65535," fit in 4 KiB. */
+#define STOA_PEER_MEMBERS_TEXT_BYTES_MAX 4096
+/* Bytes of frames queued for one peer and not yet taken by the kernel. A send past this is
+ * refused with STOA_ERR_BUSY (consensus retransmits), so a slow or stuck peer cannot take
+ * the node's memory; one frame larger than this is still accepted into an empty queue, so
+ * the largest command can always be replicated. 64 MiB is a second of a fast link. */
+#define STOA_PEER_SEND_QUEUE_BYTES_DEFAULT (64ULL * 1024 * 1024)
+/* A buffer grown past this by one large frame (or a burst) is freed once empty instead of
+ * kept, so one huge write does not pin its memory; smaller buffers are reused, so steady
+ * traffic does not allocate. 4 MiB keeps the buffers of a busy link (three per connection)
+ * without page faults on every refill, and costs at most 12 MiB per peer. */
+#define STOA_PEER_BUFFER_KEEP_BYTES (4 * 1024 * 1024)
+/* The transport's one timer: connects due, timeouts, pings. 50 ms is finer than any of the
+ * periods it serves and wakes the loop only 20 times a second. */
+#define STOA_PEER_TICK_MS 50
+/* A connection that has not finished the handshake this long after it opened is closed: a
+ * handshake is three round trips, so this is only reached by a stranger or a stuck peer. */
+#define STOA_PEER_HANDSHAKE_TIMEOUT_MS 5000
+/* An idle dialer sends PING this often, and a connection that heard nothing for
+ * STOA_PEER_IDLE_TIMEOUT_MS is closed as dead: a frozen or unplugged peer is noticed in
+ * seconds instead of TCP's many minutes. */
+#define STOA_PEER_PING_INTERVAL_MS 1000
+#define STOA_PEER_IDLE_TIMEOUT_MS 5000
+/* Defaults and bounds of cluster.connectTimeout and the reconnect backoff. A connect that
+ * takes longer than the timeout is abandoned (the next attempt follows the backoff). The
+ * delay before attempt n is backoffMin * 2^n, at most backoffMax, with jitter (a uniform draw
+ * in its upper half), so restarting nodes do not dial in lockstep. */
+#define STOA_PEER_CONNECT_TIMEOUT_MS_DEFAULT 3000
+#define STOA_PEER_BACKOFF_MS_MIN_DEFAULT 100
+#define STOA_PEER_BACKOFF_MS_MAX_DEFAULT 5000
+#define STOA_PEER_TIMING_MS_MIN 10
+/* An hour: a longer connect timeout or backoff is a unit typo, not a setting. */
+#define STOA_PEER_TIMING_MS_MAX (60 * 60 * 1000)
+/* Doublings of the backoff counted at most, so backoffMin << n cannot overflow. */
+#define STOA_PEER_BACKOFF_DOUBLINGS_MAX 20
+/* Connects to one peer that may be in flight at once. The env cannot cancel a connect, so an
+ * abandoned one to a silent host lingers until the kernel gives up (about two minutes on
+ * Linux); past this many, no new attempt starts until one ends. */
+#define STOA_PEER_CONNECTS_PENDING_MAX 4
+/* Accepted connections that have not finished the handshake, at once: a stranger opening
+ * connections cannot hold more than this many (each costs a read buffer); more are closed at
+ * accept. A group's members need one each. */
+#define STOA_PEER_HANDSHAKES_MAX 64
+/* Queued frames are handed to the stream in writes of at most this many bytes, so a large
+ * queue shows progress every megabyte: a connection busy sending it is not judged silent
+ * while its writes keep finishing. */
+#define STOA_PEER_WRITE_CHUNK_BYTES (1024 * 1024)
+
 /* ---- relationships ---- */
 
+_Static_assert(STOA_PEER_FRAME_PAYLOAD_BYTES_MAX >= STOA_COMMAND_BYTES_MAX + 64 * 1024 &&
+                   STOA_PEER_FRAME_PAYLOAD_BYTES_MAX < 0xffffffffULL - 64,
+               "a peer frame carries the largest command and its length fits 32 bits");
+_Static_assert(STOA_PEER_HANDSHAKE_PAYLOAD_BYTES_MAX >= 2 + 8 + 8 + STOA_PEER_CHALLENGE_BYTES,
+               "every handshake payload fits the handshake bound");
+_Static_assert(STOA_PEER_SECRET_BYTES_MIN <= STOA_PEER_SECRET_BYTES_MAX &&
+                   STOA_PEER_SECRET_BYTES_MAX <= STOA_CONFIG_VALUE_BYTES_MAX,
+               "a cluster secret fits a config value");
+_Static_assert(STOA_PEER_MEMBERS_TEXT_BYTES_MAX <= STOA_CONFIG_VALUE_BYTES_MAX,
+               "the member list fits a config value");
+_Static_assert(STOA_PEER_BACKOFF_MS_MIN_DEFAULT <= STOA_PEER_BACKOFF_MS_MAX_DEFAULT &&
+                   STOA_PEER_TIMING_MS_MIN <= STOA_PEER_BACKOFF_MS_MIN_DEFAULT &&
+                   STOA_PEER_BACKOFF_MS_MAX_DEFAULT <= STOA_PEER_TIMING_MS_MAX,
+               "the backoff defaults are in range");
+_Static_assert(STOA_PEER_TICK_MS < STOA_PEER_PING_INTERVAL_MS &&
+                   STOA_PEER_PING_INTERVAL_MS < STOA_PEER_IDLE_TIMEOUT_MS,
+               "a live peer is pinged several times before it is judged silent");
 _Static_assert(STOA_LOG_LINE_BYTES_MAX >= 2 * STOA_NODE_ID_BYTES_MAX + 256,
                "a log line has room for its fixed fields");
 _Static_assert(STOA_CONFIG_KEY_BYTES_MAX < STOA_LOG_LINE_BYTES_MAX / 4,
@@ -498,6 +763,10 @@ _Static_assert(STOA_GEOMYS_ERROR_BYTES_MAX >= STOA_GEOMYS_COMMAND_QUOTE_BYTES_MA
                "a Geomys unknown-command text fits whole");
 _Static_assert(STOA_GEOMYS_REQUEST_BYTES_MAX <= STOA_COMMAND_BYTES_MAX,
                "a Geomys request's bytes fit in one command's bytes");
+_Static_assert(STOA_MULTIVERSE9_PAYLOAD_BYTES_MAX <= STOA_COMMAND_BYTES_MAX,
+               "a multiverse9 CREATE's value fits in one command's bytes");
+_Static_assert(STOA_MULTIVERSE9_TARGETS_MAX < STOA_COMMAND_ARGUMENTS_MAX,
+               "a REMOVE's keys fit in one DEL");
 
 _Static_assert(STOA_COMMANDS_ERROR_BYTES_MAX >= 2 * STOA_COMMANDS_UNKNOWN_QUOTE_BYTES_MAX + 128,
                "an unknown-command line fits whole");
@@ -507,5 +776,8 @@ _Static_assert(STOA_COMMANDS_ARGUMENTS_KEEP >= STOA_COMMANDS_ARGUMENTS_INLINE,
                "a kept argument array is at least the inline one");
 _Static_assert(STOA_COMMANDS_ARGUMENTS_KEEP <= STOA_COMMAND_ARGUMENTS_MAX,
                "a kept argument array is within a command's arguments");
+
+_Static_assert(STOA_REPLICA_PENDING_SLOTS >= STOA_PAXOS_WINDOW_SLOTS_MAX,
+               "a pending slot's record must outlive the window");
 
 #endif

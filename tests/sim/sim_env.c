@@ -1187,6 +1187,7 @@ static const struct stoa_env_ops sim_env_ops = {
     .loop_hook_start = loop_hook_never,
     .loop_hook_stop = loop_hook_never,
     .loop_hook_close = loop_hook_close_never,
+    .loop_hook_wake = loop_hook_never,
 };
 
 int stoa_sim_env_create(uint64_t seed, struct stoa_sim_env **sim_out) {
