@@ -52,6 +52,8 @@ endif()
 target_compile_definitions(unit_util_test_config PRIVATE STOA_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
 # test_commands_doc checks that docs/commands.md matches the command table.
 target_compile_definitions(unit_proto_test_commands_doc PRIVATE STOA_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+# test_peer loads the example configs of deploy/examples/three-nodes.
+target_compile_definitions(unit_server_test_peer PRIVATE STOA_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
 
 # The style check over src/, and a check that the style check itself catches each kind
 # of planted violation (tests/style/planted/).
@@ -76,6 +78,10 @@ endforeach()
 add_executable(stoa-engine-tool ${CMAKE_SOURCE_DIR}/tests/tools/engine_tool.c)
 target_include_directories(stoa-engine-tool PRIVATE ${CMAKE_BINARY_DIR}/views/bin)
 target_link_libraries(stoa-engine-tool PRIVATE stoa_engine stoa_os stoa_util)
+# The peer transport's throughput and round trip on loopback (docs/protocols/peer.md).
+add_executable(stoa-peer-bench ${CMAKE_SOURCE_DIR}/tests/tools/peer_bench.c)
+target_include_directories(stoa-peer-bench PRIVATE ${CMAKE_BINARY_DIR}/views/bin)
+target_link_libraries(stoa-peer-bench PRIVATE stoa_server stoa_os stoa_util)
 
 # Fuzz targets: tests/fuzz/fuzz_<name>.c, one per parser, each with a committed corpus in
 # tests/fuzz/corpus/<name>/. stoa_fuzz_target(<name> <layer>) compiles the target against
@@ -122,5 +128,6 @@ endfunction()
 stoa_fuzz_target(resp proto)
 stoa_fuzz_target(resp_reply proto)
 stoa_fuzz_target(geomys proto)
+stoa_fuzz_target(peer_frame proto)
 stoa_fuzz_target(commands proto)
 stoa_fuzz_target(paxos_message consensus)
