@@ -16,6 +16,9 @@ enum stoa_bin_exit {
 
 int stoa_bin_start(int argc, char **argv);
 
+/* `stoa setup --redis-uri=URI` (setup_redis.c): multiverse9's settings as a config file. */
+int stoa_bin_setup_redis(int argc, char **argv);
+
 /* Prints the usage of command (or the overview if command is NULL) to standard output. */
 void stoa_bin_usage(const char *command);
 

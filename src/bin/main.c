@@ -22,12 +22,14 @@ static int command_help(int argc, char **argv);
 static const struct command commands[] = {
     {"start", "start a node and run until SIGINT or SIGTERM",
      "stoa start [--type peer|super-peer] [--config FILE] [--data-dir DIR]\n"
-     "           [--check-config] [--<key>=<value> | --<key> <value> ...]\n"
+     "           [--check-config] [--threads N] [--<key>=<value> | --<key> <value> ...]\n"
      "\n"
      "  -t, --type TYPE    peer (default) or super-peer; the same as --node.type\n"
      "  -c, --config FILE  a YAML config file (`stoa setup` writes a complete one)\n"
      "  --data-dir DIR     where the node keeps its data; the same as --data.dir\n"
      "  --check-config     print the effective configuration as YAML and exit\n"
+     "  --threads N        multiverse9's worker threads (multiverse9.threads): checked and\n"
+     "                     logged; one event loop serves every connection\n"
      "  --<key>=<value>    set any config key, e.g. --node.storage.storageMode=safe\n"
      "\n"
      "Precedence: flags > environment (NODE_MAXPEERS, STOA_NODE_MAXPEERS) > file >\n"
@@ -47,8 +49,13 @@ static const struct command commands[] = {
      "log, ping, help and quit work there too. docs/cli.md has the details.\n",
      stoa_cli_main},
     {"setup", "print a complete, commented default config file",
-     "stoa setup\n\nPrints every config key with its default and meaning, as YAML that\n"
-     "`stoa start --config` accepts. Save it: stoa setup > stoa.yaml\n",
+     "stoa setup [--redis-uri=URI]\n\nPrints every config key with its default and meaning,\n"
+     "as YAML that `stoa start --config` accepts. Save it: stoa setup > stoa.yaml\n"
+     "\n"
+     "  --redis-uri=URI  as multiverse9's setup: keep the data in the Redis at URI\n"
+     "                   (data.backend redis, data.redisUri URI) and name the node\n"
+     "                   multiverse9_<ULID> (multiverse9.name). The URI is checked, not\n"
+     "                   connected to.\n",
      command_setup},
     {"version", "print the version", "stoa version\n", command_version},
     {"help", "show help for a command", "stoa help [COMMAND]\n", command_help},
@@ -89,6 +96,9 @@ static int expect_no_arguments(const char *name, int argc, char **argv) {
 }
 
 static int command_setup(int argc, char **argv) {
+    if (argc > 0 && strncmp(argv[0], "--redis-uri", 11) == 0) {
+        return stoa_bin_setup_redis(argc, argv);
+    }
     int status = expect_no_arguments("setup", argc, argv);
     if (status != STOA_BIN_EXIT_OK) {
         return status;

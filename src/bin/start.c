@@ -11,6 +11,7 @@
 
 #include <uv.h>
 
+#include "backend/redis_backend.h"
 #include "bin/bin.h"
 #include "bin/data_dir.h"
 #include "os/dir_lock.h"
@@ -20,6 +21,9 @@
 #include "util/assert.h"
 #include "engine/engine.h"
 #include "server/geomys_server.h"
+#include "server/http_server.h"
+#include "server/multiverse9_server.h"
+#include "server/node_key.h"
 #include "server/server.h"
 #include "util/config.h"
 #include "util/env.h"
@@ -35,6 +39,7 @@ struct start_options {
     const char *config_path;
     const char *type;
     const char *data_dir;
+    const char *threads; /* multiverse9's run --threads: multiverse9.threads */
     bool check_config;
     int config_flag_count;
     char **config_flags;
@@ -51,6 +56,11 @@ struct node {
     struct stoa_engine *engine;
     struct stoa_server *server;
     struct stoa_geomys_server *geomys;
+    struct stoa_http_server *http;
+    struct stoa_multiverse9_server *multiverse9;
+    struct stoa_redis_backend *redis; /* data.backend redis */
+    struct stoa_node_key node_key;
+    struct stoa_multiverse9_node multiverse9_nodes[STOA_MULTIVERSE9_NODES_MAX];
     struct stoa_env_timer *tick_timer;
     bool stopping;
 };
@@ -102,6 +112,9 @@ static int parse_options(int argc, char **argv, struct start_options *options) {
         }
         if (matched == 0) {
             matched = take_option(argc, argv, &index, "--data-dir", NULL, &options->data_dir);
+        }
+        if (matched == 0) {
+            matched = take_option(argc, argv, &index, "--threads", NULL, &options->threads);
         }
         if (matched < 0) {
             return usage_error("missing value after", argument);
@@ -166,6 +179,11 @@ static int load_config(const struct start_options *options, struct stoa_config *
     }
     if (options->data_dir != NULL && stoa_config_set(config, "data.dir", options->data_dir,
                                                      "flag --data-dir", &error) != STOA_OK) {
+        return config_error(&error);
+    }
+    if (options->threads != NULL &&
+        stoa_config_set(config, "multiverse9.threads", options->threads, "flag --threads",
+                        &error) != STOA_OK) {
         return config_error(&error);
     }
     if (config->data_dir[0] == '\0') {
@@ -259,6 +277,11 @@ static void stop(struct node *node, const char *why) {
     }
     node->stopping = true;
     STOA_LOG_INFO(&node->log, "bin", "stopping", STOA_FIELD_STR("reason", why));
+    /* The HTTP door first: its /metrics reads the RESP door's counters. */
+    if (node->http != NULL) {
+        stoa_http_server_stop(node->http, NULL, NULL);
+        node->http = NULL;
+    }
     if (node->server != NULL) {
         stoa_server_stop(node->server, NULL, NULL);
         node->server = NULL;
@@ -266,6 +289,10 @@ static void stop(struct node *node, const char *why) {
     if (node->geomys != NULL) {
         stoa_geomys_server_stop(node->geomys, NULL, NULL);
         node->geomys = NULL;
+    }
+    if (node->multiverse9 != NULL) {
+        stoa_multiverse9_server_stop(node->multiverse9, NULL, NULL);
+        node->multiverse9 = NULL;
     }
     stoa_os_signals_close(&node->signals, NULL, NULL);
     node->env->ops->timer_close(node->tick_timer, NULL, NULL);
@@ -299,9 +326,16 @@ static void log_started(struct node *node) {
     stoa_server_address(node->server, &address);
     char resp_address[STOA_ADDRESS_TEXT_BYTES_MAX];
     stoa_address_format(&address, resp_address);
-    stoa_geomys_server_address(node->geomys, &address);
-    char geomys_address[STOA_ADDRESS_TEXT_BYTES_MAX];
-    stoa_address_format(&address, geomys_address);
+    char geomys_address[STOA_ADDRESS_TEXT_BYTES_MAX] = "-";
+    if (node->geomys != NULL) {
+        stoa_geomys_server_address(node->geomys, &address);
+        stoa_address_format(&address, geomys_address);
+    }
+    char http_address[STOA_ADDRESS_TEXT_BYTES_MAX] = "-";
+    if (node->http != NULL) {
+        stoa_http_server_address(node->http, &address);
+        stoa_address_format(&address, http_address);
+    }
     STOA_LOG_INFO(
         &node->log, "bin", "started", STOA_FIELD_STR("version", STOA_VERSION),
         STOA_FIELD_INT("pid", getpid()),
@@ -317,7 +351,7 @@ static void log_started(struct node *node) {
         STOA_FIELD_INT("replication_factor", config->node_storage_replication_factor),
         STOA_FIELD_UINT("keys", stoa_keyspace_count(stoa_engine_keyspace(node->engine))),
         STOA_FIELD_UINT("applied_index", stats.applied_index), STOA_FIELD_STR("resp", resp_address),
-        STOA_FIELD_STR("geomys", geomys_address));
+        STOA_FIELD_STR("geomys", geomys_address), STOA_FIELD_STR("http", http_address));
 }
 
 static enum stoa_engine_durability durability_of(enum stoa_config_durability durability) {
@@ -344,9 +378,27 @@ static int open_engine(struct node *node) {
         .snapshot_log_bytes = (uint64_t)config->data_snapshot_log_bytes,
         .truncate_corrupt = config->data_truncate_corrupt_log,
         .log = &node->log};
+    if (config->data_backend == STOA_CONFIG_BACKEND_REDIS) {
+        /* Redis is the store of record with its own durability: no log, no snapshots
+         * (docs/redis-backend.md). */
+        int opened = stoa_redis_backend_open(config->data_redis_uri, &node->log, &node->redis);
+        if (opened != STOA_OK) {
+            STOA_LOG_ERROR(&node->log, "bin", "cannot open the Redis backend",
+                           STOA_FIELD_STR("uri", config->data_redis_uri), STOA_FIELD_ERR(opened));
+            return STOA_BIN_EXIT_FAILURE;
+        }
+        options.backend = stoa_redis_backend_get(node->redis);
+        options.durability = STOA_ENGINE_DURABILITY_NONE;
+        options.snapshot_log_bytes = 0;
+        STOA_LOG_INFO(&node->log, "bin", "storage backend: redis",
+                      STOA_FIELD_STR("uri", config->data_redis_uri),
+                      STOA_FIELD_STR("durability", "Redis's own; stoa keeps no log"));
+    }
     struct stoa_engine_error error;
     int result = stoa_engine_open(node->env, &options, &node->engine, &error);
     if (result != STOA_OK) {
+        stoa_redis_backend_close(node->redis);
+        node->redis = NULL;
         STOA_LOG_ERROR(&node->log, "bin", "cannot open the engine",
                        STOA_FIELD_STR("detail", error.message), STOA_FIELD_ERR(result));
         return STOA_BIN_EXIT_FAILURE;
@@ -414,6 +466,147 @@ static int start_geomys(struct node *node) {
     return result;
 }
 
+/* Loads (or makes, at first start) the node key the multiverse9 door proves itself with. */
+static int load_node_key(struct node *node) {
+    bool created = false;
+    int result = stoa_node_key_load(node->env, node->config.data_dir, &node->node_key, &created);
+    if (result != STOA_OK) {
+        STOA_LOG_ERROR(&node->log, "bin", "cannot read or create the node key",
+                       STOA_FIELD_STR("file", "node.key"),
+                       STOA_FIELD_STR("dir", node->config.data_dir), STOA_FIELD_ERR(result));
+        return result;
+    }
+    if (created) {
+        STOA_LOG_INFO(&node->log, "bin", "created node key",
+                      STOA_FIELD_STR("dir", node->config.data_dir));
+    }
+    return STOA_OK;
+}
+
+/* Starts the multiverse9 front door on listen.host:listen.multiverse9.port and logs where it
+ * listens and the node's public key (docs/protocols/multiverse9.md). */
+static int start_multiverse9(struct node *node) {
+    const struct stoa_config *config = &node->config;
+    char name[STOA_MULTIVERSE9_NAME_BYTES_MAX + 1];
+    snprintf(name, sizeof(name), "%s", config->multiverse9_name);
+    if (name[0] == '\0') {
+        snprintf(name, sizeof(name), "multiverse9_%s", node->log.node_id);
+    }
+    struct stoa_multiverse9_server_options options = {
+        .clients_max = (size_t)config->resp_max_clients,
+        .output_bytes_max = (size_t)config->resp_output_buffer_bytes,
+        .name = name,
+        .key = &node->node_key,
+        .nodes = node->multiverse9_nodes,
+        .open_interactions = config->multiverse9_open_interactions,
+        .open_metadata = config->multiverse9_open_metadata,
+        .remote_timeout_ms = config->multiverse9_remote_timeout_ms,
+        .log = &node->log};
+    char error[STOA_MULTIVERSE9_ERROR_BYTES_MAX];
+    int result = stoa_multiverse9_nodes_parse(config->multiverse9_nodes, node->multiverse9_nodes,
+                                              STOA_MULTIVERSE9_NODES_MAX, &options.node_count,
+                                              error);
+    if (result != STOA_OK) {
+        STOA_LOG_ERROR(&node->log, "bin", "multiverse9.nodes is not valid",
+                       STOA_FIELD_STR("detail", error));
+        return result;
+    }
+    result = load_node_key(node);
+    if (result == STOA_OK) {
+        result = stoa_address_parse_host(config->listen_host, strlen(config->listen_host),
+                                         (uint16_t)config->listen_multiverse9_port,
+                                         &options.address);
+    }
+    if (result == STOA_OK) {
+        result = stoa_multiverse9_server_start(node->env, node->engine, &options,
+                                               &node->multiverse9);
+    }
+    if (result != STOA_OK) {
+        STOA_LOG_ERROR(&node->log, "bin", "cannot listen for multiverse9 clients",
+                       STOA_FIELD_ERR(result));
+        return result;
+    }
+    struct stoa_address address;
+    stoa_multiverse9_server_address(node->multiverse9, &address);
+    char address_text[STOA_ADDRESS_TEXT_BYTES_MAX];
+    stoa_address_format(&address, address_text);
+    char key_text[STOA_NODE_KEY_HEX_LENGTH + 1];
+    stoa_node_key_format_public(node->node_key.public_key, key_text);
+    STOA_LOG_INFO(&node->log, "bin", "multiverse9 listening",
+                  STOA_FIELD_STR("address", address_text), STOA_FIELD_STR("name", name),
+                  STOA_FIELD_STR("public_key", key_text),
+                  STOA_FIELD_INT("threads", config->multiverse9_threads),
+                  STOA_FIELD_STR("threads_note", "one event loop serves every connection"));
+    return STOA_OK;
+}
+
+/* Starts the HTTP/JSON front door on listen.host:listen.http.port (docs/protocols/http.md),
+ * with the node's storage defaults, which Nomad's config routes then change. */
+static int start_http(struct node *node) {
+    const struct stoa_config *config = &node->config;
+    char storage_mode[16];
+    char retrieval_mode[16];
+    struct stoa_http_server_options options = {
+        .clients_max = (size_t)config->http_max_clients,
+        .body_bytes_max = (size_t)config->http_max_body_bytes,
+        .request_timeout_ms = config->http_request_timeout_seconds * 1000,
+        .swagger_dir = config->http_swagger_dir,
+        .node_id = node->log.node_id,
+        .storage_mode = value_text(config, "node.storage.storageMode", storage_mode,
+                                   sizeof(storage_mode)),
+        .retrieval_mode = value_text(config, "node.storage.retrievalMode", retrieval_mode,
+                                     sizeof(retrieval_mode)),
+        .replication_factor = config->node_storage_replication_factor,
+        .resp = node->server,
+        .log = &node->log};
+    int result = stoa_address_parse_host(config->listen_host, strlen(config->listen_host),
+                                         (uint16_t)config->listen_http_port, &options.address);
+    if (result == STOA_OK) {
+        result = stoa_http_server_start(node->env, node->engine, &options, &node->http);
+    }
+    if (result != STOA_OK) {
+        char text[STOA_ADDRESS_TEXT_BYTES_MAX];
+        stoa_address_format(&options.address, text);
+        STOA_LOG_ERROR(&node->log, "bin", "cannot listen for HTTP clients",
+                       STOA_FIELD_STR("address", text), STOA_FIELD_ERR(result));
+    }
+    return result;
+}
+
+/* Stops the doors started so far (a later one failed to start). */
+static void stop_doors(struct node *node) {
+    if (node->server != NULL) {
+        stoa_server_stop(node->server, NULL, NULL);
+        node->server = NULL;
+    }
+    if (node->geomys != NULL) {
+        stoa_geomys_server_stop(node->geomys, NULL, NULL);
+        node->geomys = NULL;
+    }
+    if (node->multiverse9 != NULL) {
+        stoa_multiverse9_server_stop(node->multiverse9, NULL, NULL);
+        node->multiverse9 = NULL;
+    }
+}
+
+/* The front doors. */
+static int start_doors(struct node *node) {
+    int result = start_server(node);
+    if (result == STOA_OK) {
+        result = start_geomys(node);
+    }
+    if (result == STOA_OK) {
+        result = start_multiverse9(node);
+    }
+    if (result == STOA_OK) {
+        result = start_http(node);
+    }
+    if (result != STOA_OK) {
+        stop_doors(node);
+    }
+    return result;
+}
+
 /* Runs the loop with the engine open until a signal stops it, then closes the engine. */
 static int serve(struct node *node) {
     int status = open_engine(node);
@@ -429,11 +622,7 @@ static int serve(struct node *node) {
         }
     }
     if (result == STOA_OK) {
-        result = start_server(node);
-        if (result == STOA_OK && (result = start_geomys(node)) != STOA_OK) {
-            stoa_server_stop(node->server, NULL, NULL);
-            node->server = NULL;
-        }
+        result = start_doors(node);
         if (result != STOA_OK) {
             stoa_os_signals_close(&node->signals, NULL, NULL);
             node->env->ops->timer_close(node->tick_timer, NULL, NULL);
@@ -448,6 +637,8 @@ static int serve(struct node *node) {
     /* Returns once every handle is closed, a background snapshot included. */
     uv_run(&node->loop, UV_RUN_DEFAULT);
     stoa_engine_close(node->engine);
+    stoa_redis_backend_close(node->redis);
+    node->redis = NULL;
     if (status == STOA_BIN_EXIT_OK) {
         STOA_LOG_INFO(&node->log, "bin", "stopped");
     }

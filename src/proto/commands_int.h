@@ -126,4 +126,7 @@ int commands_client_setname(struct commands_call *call);
 int commands_bgsave(struct commands_call *call);
 int commands_shutdown(struct commands_call *call);
 
+/* Nomad's GameObjects (commands_object.c): OBJPUT, OBJUPDATE, OBJDELETE, OBJGET. */
+int commands_object(struct commands_call *call);
+
 #endif

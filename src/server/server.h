@@ -72,4 +72,14 @@ void stoa_server_stop(struct stoa_server *server, void (*on_stopped)(void *conte
 
 void stoa_server_stats(const struct stoa_server *server, struct stoa_server_stats *stats);
 
+/* One command's INFO commandstats (calls, failed calls, microseconds spent), for the HTTP
+ * door's /metrics; id is an enum stoa_commands_id. */
+struct stoa_server_command_stat {
+    uint64_t calls;
+    uint64_t failed;
+    uint64_t usec;
+};
+void stoa_server_command_stat(const struct stoa_server *server, int id,
+                              struct stoa_server_command_stat *stat);
+
 #endif

@@ -135,3 +135,11 @@ static int run(struct connection *connection, const struct stoa_commands_spec *s
     }
     STOA_UNREACHABLE();
 }
+
+void stoa_server_command_stat(const struct stoa_server *server, int id,
+                              struct stoa_server_command_stat *stat) {
+    STOA_ASSERT(server != NULL && stat != NULL && id >= 0 && id < STOA_COMMANDS_COUNT);
+    const struct command_stat *kept = &server->command_stats[id];
+    *stat = (struct stoa_server_command_stat){
+        .calls = kept->calls, .failed = kept->failed, .usec = kept->usec};
+}

@@ -56,7 +56,8 @@ class Node:
 
     # Every listener on a free port, unless the test sets one: tests never depend on (or
     # collide over) the default ports.
-    FREE_PORTS = ("--listen.resp.port=0", "--listen.geomys.port=0")
+    FREE_PORTS = ("--listen.resp.port=0", "--listen.geomys.port=0", "--listen.http.port=0",
+                  "--listen.multiverse9.port=0")
 
     def __init__(self, args, env=None):
         args = list(args)
@@ -81,15 +82,16 @@ class Node:
                 except ValueError:
                     pass
 
-    def find(self, msg):
+    def find(self, msg, module=None):
         with self.lock:
             for line in self.lines:
-                if line.get("msg") == msg:
+                if line.get("msg") == msg and (module is None or line.get("module") == module):
                     return line
         return None
 
-    def wait_log(self, msg, timeout=WAIT_SECONDS_DEFAULT):
-        return wait_for(lambda: self.find(msg), timeout, f"log line {msg!r}\n{self.output()}")
+    def wait_log(self, msg, timeout=WAIT_SECONDS_DEFAULT, module=None):
+        return wait_for(lambda: self.find(msg, module), timeout,
+                        f"log line {msg!r}\n{self.output()}")
 
     def output(self):
         with self.lock:
