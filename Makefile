@@ -7,7 +7,8 @@
 #   make tsan   ThreadSanitizer build + tests  make clean  remove build/
 #   make deps   install the Debian packages the project needs (idempotent)
 #   make bench-engine  the engine's benchmarks beside Redis (docs/performance.md)
-#   make bench-resp / bench-http  RESP beside Redis, HTTP with wrk (docs/performance.md)
+#   make bench-resp / bench-http / bench-quorum  RESP beside Redis, HTTP with wrk, a replica
+#              group beside etcd (docs/performance.md)
 #   make fuzz FUZZ_TARGET=name  libFuzzer on tests/fuzz/fuzz_<name>.c for FUZZ_SECONDS (60)
 #   make fuzz-resp  the same for the RESP parser
 
@@ -27,7 +28,7 @@ FUZZ_DIR    := build/fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_OPTIONS := -DCMAKE_C_COMPILER=clang -DSTOA_SANITIZE=address -DSTOA_FUZZ=ON
 
-.PHONY: all run test build debug asan tsan clean deps check-deps style bench-engine bench-resp bench-http fuzz fuzz-resp
+.PHONY: all run test build debug asan tsan clean deps check-deps style bench-engine bench-resp bench-http bench-quorum fuzz fuzz-resp
 
 all: build
 
@@ -80,6 +81,11 @@ bench-engine: build
 bench-resp: build
 	@scripts/deps.sh bench --check 2>/dev/null || scripts/deps.sh bench
 	@bench/resp.sh 3
+
+# A 3-member stoa group beside a 3-member etcd cluster: durable quorum writes, medians of 3.
+bench-quorum: build
+	@scripts/deps.sh bench --check 2>/dev/null || scripts/deps.sh bench
+	@bench/quorum.sh 3
 
 # The HTTP door under wrk: GET and PUT, durability none and always (docs/performance.md).
 bench-http: build

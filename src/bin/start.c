@@ -24,6 +24,8 @@
 #include "server/http_server.h"
 #include "server/multiverse9_server.h"
 #include "server/node_key.h"
+#include "server/peer.h"
+#include "server/replica.h"
 #include "server/server.h"
 #include "util/config.h"
 #include "util/env.h"
@@ -63,6 +65,11 @@ struct node {
     struct stoa_multiverse9_node multiverse9_nodes[STOA_MULTIVERSE9_NODES_MAX];
     struct stoa_env_timer *tick_timer;
     bool stopping;
+    /* A member of a replica group (cluster.members set): the group's transport settings
+     * and the replica that drives it. */
+    struct stoa_member_list members;
+    struct stoa_peer_options peer;
+    struct stoa_replica *replica;
 };
 
 /* The engine's periodic work (expiry, everysec sync, snapshot trigger) runs this often; at
@@ -294,6 +301,10 @@ static void stop(struct node *node, const char *why) {
         stoa_multiverse9_server_stop(node->multiverse9, NULL, NULL);
         node->multiverse9 = NULL;
     }
+    if (node->replica != NULL) {
+        stoa_replica_stop(node->replica, NULL, NULL);
+        node->replica = NULL;
+    }
     stoa_os_signals_close(&node->signals, NULL, NULL);
     node->env->ops->timer_close(node->tick_timer, NULL, NULL);
 }
@@ -378,6 +389,11 @@ static int open_engine(struct node *node) {
         .snapshot_log_bytes = (uint64_t)config->data_snapshot_log_bytes,
         .truncate_corrupt = config->data_truncate_corrupt_log,
         .log = &node->log};
+    if (node->members.count > 0) {
+        /* A replica group's log is its Paxos journal (<data dir>/paxos): the engine keeps
+         * none of its own (docs/replication.md). */
+        options.durability = STOA_ENGINE_DURABILITY_NONE;
+    }
     if (config->data_backend == STOA_CONFIG_BACKEND_REDIS) {
         /* Redis is the store of record with its own durability: no log, no snapshots
          * (docs/redis-backend.md). */
@@ -411,6 +427,73 @@ static void on_tick(void *context) {
     (void)stoa_engine_tick(node->engine, stoa_env_real_ms(node->env), EXPIRE_PER_TICK);
 }
 
+/* Reads the replica group's settings (cluster.*): none when cluster.members is empty. */
+static int read_group_config(struct node *node) {
+    const struct stoa_config *config = &node->config;
+    char error[STOA_CONFIG_ERROR_BYTES_MAX];
+    int result = stoa_peer_options_from_config(config, &node->members, &node->peer, error);
+    if (result != STOA_OK) {
+        fprintf(stderr, "stoa start: invalid configuration: %s\n", error);
+        return STOA_BIN_EXIT_USAGE;
+    }
+    if (node->members.count > 0 &&
+        (config->cluster_election_ticks_min <= config->cluster_heartbeat_ticks ||
+         config->cluster_election_ticks_max < config->cluster_election_ticks_min ||
+         config->cluster_drift_ticks >= config->cluster_election_ticks_min)) {
+        fprintf(stderr, "stoa start: invalid configuration: cluster.electionTicksMin must "
+                        "exceed cluster.heartbeatTicks and cluster.driftTicks, and "
+                        "cluster.electionTicksMax must be at least cluster.electionTicksMin\n");
+        return STOA_BIN_EXIT_USAGE;
+    }
+    return STOA_BIN_EXIT_OK;
+}
+
+/* Joins the replica group: journal, consensus core, peer transport. */
+static int start_replica(struct node *node) {
+    const struct stoa_config *config = &node->config;
+    struct stoa_replica_options options = {
+        .self_id = (uint32_t)node->peer.self_id,
+        .peer = node->peer,
+        .data_dir = config->data_dir,
+        .tick_ms = config->cluster_tick_ms,
+        .heartbeat_ticks = (uint32_t)config->cluster_heartbeat_ticks,
+        .election_ticks_min = (uint32_t)config->cluster_election_ticks_min,
+        .election_ticks_max = (uint32_t)config->cluster_election_ticks_max,
+        .drift_ticks = (uint32_t)config->cluster_drift_ticks,
+        .request_timeout_ms = config->cluster_request_timeout_ms,
+        .log = &node->log};
+    char error[512];
+    int result = stoa_replica_start(node->env, node->engine, &options, &node->replica, error,
+                                    sizeof(error));
+    if (result != STOA_OK) {
+        STOA_LOG_ERROR(&node->log, "bin", "cannot join the replica group",
+                       STOA_FIELD_STR("detail", error), STOA_FIELD_ERR(result));
+        return result;
+    }
+    struct stoa_address address;
+    stoa_peer_address(stoa_replica_transport(node->replica), &address);
+    char text[STOA_ADDRESS_TEXT_BYTES_MAX];
+    stoa_address_format(&address, text);
+    STOA_LOG_INFO(&node->log, "bin", "replica group member",
+                  STOA_FIELD_UINT("self", options.self_id),
+                  STOA_FIELD_UINT("members", node->members.count), STOA_FIELD_STR("peer", text),
+                  STOA_FIELD_STR("note", "the Geomys, HTTP and multiverse9 doors are not served "
+                                         "by group members yet"));
+    return STOA_OK;
+}
+
+static enum stoa_replica_read_mode read_mode_of(enum stoa_config_retrieval_mode mode) {
+    switch (mode) {
+    case STOA_CONFIG_RETRIEVAL_MODE_FAST:
+        return STOA_REPLICA_READ_FAST;
+    case STOA_CONFIG_RETRIEVAL_MODE_SAFE:
+        return STOA_REPLICA_READ_SAFE;
+    case STOA_CONFIG_RETRIEVAL_MODE_PARALLEL:
+        return STOA_REPLICA_READ_PARALLEL;
+    }
+    STOA_UNREACHABLE();
+}
+
 /* Starts the RESP front door on listen.host:listen.resp.port and logs where it listens. */
 static int start_server(struct node *node) {
     const struct stoa_config *config = &node->config;
@@ -424,7 +507,9 @@ static int start_server(struct node *node) {
         .node_id = node->log.node_id,
         .log = &node->log,
         .on_shutdown = on_shutdown_command,
-        .shutdown_context = node};
+        .shutdown_context = node,
+        .replica = node->replica,
+        .read_mode = read_mode_of(config->node_storage_retrieval_mode)};
     int result = stoa_address_parse_host(config->listen_host, strlen(config->listen_host),
                                          (uint16_t)config->listen_resp_port, &options.address);
     if (result != STOA_OK) {
@@ -587,19 +672,32 @@ static void stop_doors(struct node *node) {
         stoa_multiverse9_server_stop(node->multiverse9, NULL, NULL);
         node->multiverse9 = NULL;
     }
+    if (node->replica != NULL) {
+        stoa_replica_stop(node->replica, NULL, NULL);
+        node->replica = NULL;
+    }
 }
 
-/* The front doors. */
+/* The front doors; a member of a replica group serves RESP only, for now: the other doors
+ * write to the engine directly. */
 static int start_doors(struct node *node) {
-    int result = start_server(node);
-    if (result == STOA_OK) {
-        result = start_geomys(node);
+    int result = STOA_OK;
+    if (node->members.count > 0) {
+        result = start_replica(node);
     }
     if (result == STOA_OK) {
-        result = start_multiverse9(node);
+        result = start_server(node);
     }
-    if (result == STOA_OK) {
-        result = start_http(node);
+    if (node->replica == NULL) {
+        if (result == STOA_OK) {
+            result = start_geomys(node);
+        }
+        if (result == STOA_OK) {
+            result = start_multiverse9(node);
+        }
+        if (result == STOA_OK) {
+            result = start_http(node);
+        }
     }
     if (result != STOA_OK) {
         stop_doors(node);
@@ -609,7 +707,10 @@ static int start_doors(struct node *node) {
 
 /* Runs the loop with the engine open until a signal stops it, then closes the engine. */
 static int serve(struct node *node) {
-    int status = open_engine(node);
+    int status = read_group_config(node);
+    if (status == STOA_BIN_EXIT_OK) {
+        status = open_engine(node);
+    }
     if (status != STOA_BIN_EXIT_OK) {
         return status;
     }

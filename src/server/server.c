@@ -49,6 +49,10 @@ static void close_now(struct connection *connection, const char *reason) {
     }
     struct stoa_server *server = connection->server;
     stoa_server_unblock(connection);
+    if (server->options.replica != NULL) {
+        /* The group's answer, if it comes, is dropped. */
+        stoa_replica_cancel(server->options.replica, &connection->waiter);
+    }
     connection->closing = true;
     STOA_LOG_DEBUG(server->log, MODULE, "closing connection",
                    STOA_FIELD_UINT("client", connection->id),
@@ -89,6 +93,9 @@ static void on_stream_closed(void *context) {
     struct connection *connection = context;
     struct stoa_server *server = connection->server;
     unlink_connection(connection);
+    if (server->options.replica != NULL) {
+        stoa_replica_waiter_free(server->options.replica, &connection->waiter);
+    }
     stoa_resp_parser_free(&connection->parser);
     stoa_buf_free(&connection->in);
     stoa_buf_free(&connection->out);
@@ -129,7 +136,7 @@ static void process_input(struct connection *connection) {
     struct stoa_server *server = connection->server;
     size_t used_total = 0;
     while (!connection->closing && !connection->close_after_reply && !connection->blocked &&
-           !connection->waiting_save) {
+           !connection->waiting_save && !connection->waiting_replica) {
         struct stoa_resp_request request;
         size_t used = 0;
         uint8_t *data = connection->in.data + used_total;
@@ -358,6 +365,9 @@ static int connection_new(struct stoa_server *server, struct stoa_env_stream *st
     stoa_buf_init(&connection->sending, server->options.output_bytes_max);
     stoa_resp_parser_init(&connection->parser);
     stoa_resp_writer_init(&connection->writer, &connection->out, STOA_RESP_VERSION_2);
+    stoa_replica_waiter_init(&connection->waiter, &connection->writer.reply,
+                             stoa_server_replica_done, connection);
+    connection->read_mode = server->options.read_mode;
     struct stoa_address peer;
     if (server->env->ops->stream_peer_address(stream, &peer) == STOA_OK) {
         stoa_address_format(&peer, connection->peer);

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "engine/engine.h"
+#include "server/replica.h"
 #include "util/address.h"
 #include "util/env.h"
 #include "util/log.h"
@@ -44,6 +45,11 @@ struct stoa_server_options {
     /* Called when a client sends SHUTDOWN (the node decides how to stop). May be NULL. */
     void (*on_shutdown)(void *context);
     void *shutdown_context;
+    /* A member of a replica group: writes and reads go through the group (server/replica.h),
+     * reads in read_mode unless a connection says otherwise (READONLY). NULL: a single node,
+     * writes go straight to the engine. Borrowed for the server's life. */
+    struct stoa_replica *replica;
+    enum stoa_replica_read_mode read_mode;
 };
 
 struct stoa_server_stats {

@@ -544,6 +544,55 @@ static void info_stats(struct info *info, const struct stoa_server *server) {
     info_line(info, "%s", "");
 }
 
+/* Redis's role words for a single node; a group member's role, ballot, indexes, its peers'
+ * progress and the replica's counters (docs/replication.md). */
+static void info_replication(struct info *info, const struct stoa_server *server) {
+    info_line(info, "# Replication");
+    const struct stoa_replica *replica = server->options.replica;
+    if (replica == NULL) {
+        info_line(info, "role:master");
+        info_line(info, "connected_slaves:0");
+        info_line(info, "%s", "");
+        return;
+    }
+    struct stoa_paxos_status status;
+    stoa_replica_status(replica, &status);
+    struct stoa_replica_stats stats;
+    stoa_replica_stats(replica, &stats);
+    static const char *const roles[] = {"follower", "candidate", "leader"};
+    info_line(info, "role:%s", roles[status.role]);
+    info_line(info, "group_self:%u", status.self_id);
+    info_line(info, "group_leader:%u", status.leader_id);
+    info_line(info, "group_ballot:%llu.%u", (unsigned long long)status.ballot.round,
+              status.ballot.node_id);
+    info_line(info, "group_commit_index:%llu", (unsigned long long)status.commit_index);
+    info_line(info, "group_applied_index:%llu", (unsigned long long)status.applied_index);
+    info_line(info, "group_snapshot_index:%llu", (unsigned long long)status.snapshot_index);
+    for (uint32_t i = 0; i < status.member_count; i++) {
+        const struct stoa_paxos_member_status *member = &status.members[i];
+        info_line(info, "member%u:id=%u,voter=%d,match=%llu,lag=%llu,heard_ticks=%llu", i,
+                  member->node_id, member->voter ? 1 : 0, (unsigned long long)member->match_slot,
+                  (unsigned long long)member->lag, (unsigned long long)member->ticks_since_heard);
+    }
+    info_line(info, "group_proposals:%llu", (unsigned long long)stats.proposals);
+    info_line(info, "group_batched_commands:%llu", (unsigned long long)stats.batched_commands);
+    info_line(info, "group_forwarded_out:%llu", (unsigned long long)stats.forwarded_out);
+    info_line(info, "group_forwarded_in:%llu", (unsigned long long)stats.forwarded_in);
+    info_line(info, "group_lease_reads:%llu", (unsigned long long)stats.lease_reads);
+    info_line(info, "group_index_reads:%llu", (unsigned long long)stats.index_reads);
+    info_line(info, "group_not_applied:%llu", (unsigned long long)stats.not_applied);
+    info_line(info, "group_timeouts:%llu", (unsigned long long)stats.timeouts);
+    info_line(info, "group_journal_flushes:%llu", (unsigned long long)stats.journal_flushes);
+    info_line(info, "group_journal_flush_usec_avg:%llu",
+              (unsigned long long)(stats.journal_flushes > 0
+                                       ? stats.journal_flush_usec_total / stats.journal_flushes
+                                       : 0));
+    info_line(info, "group_snapshots_sent:%llu", (unsigned long long)stats.snapshots_sent);
+    info_line(info, "group_snapshots_installed:%llu",
+              (unsigned long long)stats.snapshots_installed);
+    info_line(info, "%s", "");
+}
+
 /* Redis's cmdstat lines: calls, time spent (not counting the group commit), failures. */
 static void info_commandstats(struct info *info, const struct stoa_server *server) {
     info_line(info, "# Commandstats");
@@ -583,10 +632,7 @@ static void command_info(struct connection *connection, const struct stoa_comman
         info_stats(&info, server);
     }
     if (wanted(out, "replication", true)) {
-        info_line(&info, "# Replication");
-        info_line(&info, "role:master");
-        info_line(&info, "connected_slaves:0");
-        info_line(&info, "%s", "");
+        info_replication(&info, server);
     }
     if (wanted(out, "commandstats", false)) {
         info_commandstats(&info, server);
@@ -851,6 +897,9 @@ void stoa_server_admin(struct connection *connection, const struct stoa_commands
     enum stoa_commands_id id = out->spec->id;
     if (out->spec->container == STOA_COMMANDS_CLIENT) {
         command_client(connection, out);
+    } else if (out->spec->container == STOA_COMMANDS_GROUP || id == STOA_COMMANDS_READONLY ||
+               id == STOA_COMMANDS_READWRITE) {
+        stoa_server_group(connection, out);
     } else if (out->spec->container == STOA_COMMANDS_COMMAND) {
         command_command(connection, out);
     } else if (id == STOA_COMMANDS_CONFIG_GET) {

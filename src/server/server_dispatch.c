@@ -34,6 +34,37 @@ static void remember_name(struct connection *connection, const struct stoa_comma
     connection->last_command[length] = '\0';
 }
 
+void stoa_server_replica_done(struct stoa_replica_waiter *waiter) {
+    struct connection *connection = waiter->context;
+    connection->waiting_replica = false;
+    stoa_server_resume_later(connection);
+    stoa_server_mark_dirty(connection);
+}
+
+/* In a replica group: the write goes to the group, and this connection waits for it. */
+static int run_replicated_write(struct connection *connection,
+                                const struct stoa_commands_output *out, int64_t now_ms) {
+    struct stoa_command command = {.opcode = out->opcode,
+                                   .stamp_ms = now_ms,
+                                   .argument_count = out->argument_count,
+                                   .arguments = out->arguments};
+    connection->waiting_replica = true;
+    return stoa_replica_write(connection->server->options.replica, &command,
+                              STOA_REPLICA_WRITE_SAFE, &connection->waiter);
+}
+
+/* In a replica group: answered at once, or the connection waits for the group. */
+static int run_replicated_read(struct connection *connection,
+                               const struct stoa_commands_output *out, int64_t now_ms) {
+    connection->waiting_replica = true;
+    if (stoa_replica_read(connection->server->options.replica, now_ms, out->opcode,
+                          out->arguments, out->argument_count, connection->read_mode,
+                          &connection->waiter)) {
+        connection->waiting_replica = false;
+    }
+    return STOA_OK;
+}
+
 /* Applies a translated write; its reply waits for the log (group commit at the hook). */
 int stoa_server_run_write(struct connection *connection, const struct stoa_commands_output *out,
                           int64_t now_ms) {
@@ -113,6 +144,19 @@ static int run(struct connection *connection, const struct stoa_commands_spec *s
     if (stoa_commands_translate(spec, argv, argc, now_ms, random, out) != STOA_OK) {
         reply_error(connection, out->error_code, out->error);
         return out->error_code;
+    }
+    if (server->options.replica != NULL) {
+        if (out->kind == STOA_COMMANDS_KIND_WRITE) {
+            return run_replicated_write(connection, out, now_ms);
+        }
+        if (out->kind == STOA_COMMANDS_KIND_READ) {
+            return run_replicated_read(connection, out, now_ms);
+        }
+        if (out->kind == STOA_COMMANDS_KIND_BLOCKING) {
+            reply_error(connection, STOA_ERR_UNSUPPORTED,
+                        "ERR blocking commands are not served by a replica group member yet");
+            return STOA_ERR_UNSUPPORTED;
+        }
     }
     switch (out->kind) {
     case STOA_COMMANDS_KIND_WRITE: {

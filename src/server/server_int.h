@@ -44,6 +44,10 @@ struct connection {
     uint64_t wait_index; /* the out replies wait for the log to be durable up to here */
 
     bool resume_input; /* unparked: run the requests that queued up behind the pop */
+    /* Replica groups: a request waits for the group; the next ones wait behind it. */
+    struct stoa_replica_waiter waiter;
+    bool waiting_replica;
+    enum stoa_replica_read_mode read_mode;
     bool waiting_save; /* SAVE: answered when the snapshot is installed */
     uint64_t snapshots_before_save;
     bool close_after_reply; /* QUIT, a protocol error */
@@ -119,11 +123,19 @@ void stoa_server_close_later(struct connection *connection, const char *reason);
 void stoa_server_execute(struct connection *connection, const struct stoa_command_argument *argv,
                          size_t argc);
 
+/* A request the replica answered: the connection runs its next requests. */
+void stoa_server_replica_done(struct stoa_replica_waiter *waiter);
+
 /* Applies a translated write for connection (its reply waits for the group commit). */
 int stoa_server_run_write(struct connection *connection, const struct stoa_commands_output *out,
                           int64_t now_ms);
 
 /* ---- server_admin.c ---- */
+
+/* ---- server_group.c ---- */
+
+/* GROUP STATUS/PREPARE/HELP, READONLY, READWRITE. */
+void stoa_server_group(struct connection *connection, const struct stoa_commands_output *out);
 
 /* Runs a server command (PING, INFO, CLIENT, ...). */
 void stoa_server_admin(struct connection *connection, const struct stoa_commands_output *out);

@@ -1,0 +1,627 @@
+/* Requests through the replica: writes batched into slots, reads by lease or read index,
+ * forwarding to the leader and back, and the waiters that carry replies to the doors. */
+#include <string.h>
+
+#include <xxhash.h>
+
+#include "server/replica_int.h"
+#include "util/alloc.h"
+#include "util/assert.h"
+#include "util/bytes.h"
+#include "util/err.h"
+#include "util/varint.h"
+
+#define MODULE "replica"
+
+#define FORWARD_HEADER_BYTES (1 + 8 + 1)
+#define FORWARD_REPLY_HEADER_BYTES (1 + 8 + 1 + 4)
+
+static const char NO_LEADER[] = "CLUSTERDOWN no leader is known: the group is electing one; retry";
+static const char NOT_APPLIED[] =
+    "TRYAGAIN the leader changed before the write was chosen: it was not applied; retry";
+static const char TIMED_OUT[] = "TIMEOUT no answer from the group in time: the outcome is unknown";
+
+/* ---- waiter lists ---- */
+
+void waiter_list_push(struct waiter_list *list, struct stoa_replica_waiter *waiter) {
+    STOA_ASSERT(waiter->list == NULL);
+    waiter->list = list;
+    waiter->next = NULL;
+    waiter->previous = list->last;
+    if (list->last != NULL) {
+        list->last->next = waiter;
+    } else {
+        list->first = waiter;
+    }
+    list->last = waiter;
+    list->count++;
+}
+
+void waiter_list_remove(struct stoa_replica_waiter *waiter) {
+    struct waiter_list *list = waiter->list;
+    if (list == NULL) {
+        return;
+    }
+    if (waiter->previous != NULL) {
+        waiter->previous->next = waiter->next;
+    } else {
+        list->first = waiter->next;
+    }
+    if (waiter->next != NULL) {
+        waiter->next->previous = waiter->previous;
+    } else {
+        list->last = waiter->previous;
+    }
+    list->count--;
+    waiter->list = NULL;
+    waiter->next = NULL;
+    waiter->previous = NULL;
+}
+
+static void finish(struct stoa_replica_waiter *waiter) {
+    waiter_list_remove(waiter);
+    waiter->done(waiter);
+}
+
+void waiter_fail(struct stoa_replica_waiter *waiter, int code, const char *text) {
+    waiter_list_remove(waiter);
+    if (waiter->reply != NULL) {
+        waiter->reply->ops->error(waiter->reply, code, text);
+    }
+    waiter->done(waiter);
+}
+
+static void fail_list(struct waiter_list *list, int code, const char *text) {
+    for (size_t guard = list->count + 1; list->first != NULL && guard > 0; guard--) {
+        waiter_fail(list->first, code, text);
+    }
+}
+
+static struct stoa_replica_waiter *find(struct waiter_list *list, uint64_t key) {
+    for (struct stoa_replica_waiter *w = list->first; w != NULL; w = w->next) {
+        if (w->key == key) {
+            return w;
+        }
+    }
+    return NULL;
+}
+
+void stoa_replica_waiter_init(struct stoa_replica_waiter *waiter, struct stoa_reply *reply,
+                              stoa_replica_done_fn done, void *context) {
+    memset(waiter, 0, sizeof(*waiter));
+    waiter->reply = reply;
+    waiter->done = done;
+    waiter->context = context;
+    stoa_buf_init(&waiter->request, STOA_COMMAND_BYTES_MAX);
+}
+
+void stoa_replica_cancel(struct stoa_replica *replica, struct stoa_replica_waiter *waiter) {
+    (void)replica;
+    waiter_list_remove(waiter);
+}
+
+void stoa_replica_waiter_free(struct stoa_replica *replica, struct stoa_replica_waiter *waiter) {
+    stoa_replica_cancel(replica, waiter);
+    stoa_buf_free(&waiter->request);
+}
+
+static int decode_command(struct stoa_replica *replica, const uint8_t *data, size_t length,
+                          struct stoa_command *command);
+
+/* ---- who leads ---- */
+
+static uint32_t leader_of(const struct stoa_replica *replica, bool *self_ready) {
+    struct stoa_paxos_status status;
+    stoa_paxos_status(replica->paxos, &status);
+    *self_ready = status.role == STOA_PAXOS_LEADER && status.leader_ready;
+    if (status.role == STOA_PAXOS_LEADER) {
+        return status.self_id;
+    }
+    return status.leader_id;
+}
+
+static int64_t deadline(const struct stoa_replica *replica) {
+    return stoa_env_monotonic_ms(replica->env) + replica->options.request_timeout_ms;
+}
+
+/* ---- forwarding to the leader ---- */
+
+/* Sends command (a write, or a read as a command record) to the leader; the waiter goes on
+ * the forwarded list. */
+static void forward(struct stoa_replica *replica, uint32_t leader, enum forward_kind kind,
+                    const struct stoa_command *command, struct stoa_replica_waiter *waiter) {
+    size_t record_length = stoa_command_encoded_length(command);
+    stoa_buf_reset(&replica->message);
+    if (stoa_buf_reserve(&replica->message, FORWARD_HEADER_BYTES + record_length) != STOA_OK) {
+        waiter_fail(waiter, STOA_ERR_NOMEM, "OOM cannot forward the request");
+        return;
+    }
+    uint64_t request_id = replica->next_request_id++;
+    uint8_t *out = replica->message.data;
+    out[0] = CHANNEL_FORWARD;
+    stoa_bytes_put_u64(out + 1, request_id);
+    out[9] = (uint8_t)kind;
+    size_t written = 0;
+    int result = stoa_command_encode(command, out + FORWARD_HEADER_BYTES, record_length, &written);
+    if (result != STOA_OK) {
+        waiter_fail(waiter, result, "ERR the request is too large to forward");
+        return;
+    }
+    waiter->key = request_id;
+    waiter->deadline_ms = deadline(replica);
+    waiter_list_push(&replica->forwarded, waiter);
+    replica->stats.forwarded_out++;
+    replica_send(replica, leader, out, FORWARD_HEADER_BYTES + written);
+}
+
+void replica_on_forward_reply(struct stoa_replica *replica, const uint8_t *data, size_t length) {
+    if (length < FORWARD_REPLY_HEADER_BYTES - 1) {
+        return;
+    }
+    uint64_t request_id = stoa_bytes_get_u64(data);
+    uint8_t status = data[8];
+    struct stoa_replica_waiter *waiter = find(&replica->forwarded, request_id);
+    if (waiter == NULL) {
+        return; /* timed out or cancelled */
+    }
+    if (status != FORWARD_OK) {
+        waiter_fail(waiter, STOA_ERR_NOT_LEADER, NOT_APPLIED);
+        return;
+    }
+    const uint8_t *reply = data + FORWARD_REPLY_HEADER_BYTES - 1;
+    size_t reply_length = length - (FORWARD_REPLY_HEADER_BYTES - 1);
+    waiter_list_remove(waiter);
+    if (waiter->reply != NULL && stoa_reply_replay(reply, reply_length, waiter->reply) != STOA_OK) {
+        waiter->reply->ops->error(waiter->reply, STOA_ERR_MALFORMED,
+                                  "ERR the leader's reply does not decode");
+    }
+    waiter->done(waiter);
+    replica_kick(replica);
+}
+
+/* ---- remote requests: a follower's, served here ---- */
+
+int replica_remotes_init(struct stoa_replica *replica) {
+    replica->remotes = stoa_calloc(STOA_REPLICA_REMOTES_MAX, sizeof(*replica->remotes));
+    if (replica->remotes == NULL) {
+        return STOA_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < STOA_REPLICA_REMOTES_MAX; i++) {
+        struct remote *remote = &replica->remotes[i];
+        remote->replica = replica;
+        stoa_buf_init(&remote->recorded, STOA_COMMAND_BYTES_MAX);
+        remote->next_free = replica->free_remotes;
+        replica->free_remotes = remote;
+    }
+    return STOA_OK;
+}
+
+void replica_remotes_free(struct stoa_replica *replica) {
+    if (replica->remotes == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < STOA_REPLICA_REMOTES_MAX; i++) {
+        stoa_buf_free(&replica->remotes[i].recorded);
+        stoa_buf_free(&replica->remotes[i].waiter.request);
+    }
+    stoa_free(replica->remotes);
+    replica->remotes = NULL;
+}
+
+static void send_forward_reply(struct stoa_replica *replica, uint32_t to, uint64_t request_id,
+                               uint8_t status, uint32_t hint, const uint8_t *reply,
+                               size_t reply_length) {
+    stoa_buf_reset(&replica->message);
+    if (stoa_buf_reserve(&replica->message, FORWARD_REPLY_HEADER_BYTES + reply_length) != STOA_OK) {
+        return; /* the follower times out */
+    }
+    uint8_t *out = replica->message.data;
+    out[0] = CHANNEL_FORWARD_REPLY;
+    stoa_bytes_put_u64(out + 1, request_id);
+    out[9] = status;
+    stoa_bytes_put_u32(out + 10, hint);
+    if (reply_length > 0) {
+        memcpy(out + FORWARD_REPLY_HEADER_BYTES, reply, reply_length);
+    }
+    replica_send(replica, to, out, FORWARD_REPLY_HEADER_BYTES + reply_length);
+}
+
+static void remote_done(struct stoa_replica_waiter *waiter) {
+    struct remote *remote = waiter->context;
+    struct stoa_replica *replica = remote->replica;
+    send_forward_reply(replica, remote->from, remote->request_id, FORWARD_OK, 0,
+                       remote->recorded.data, remote->recorded.length);
+    remote->next_free = replica->free_remotes;
+    replica->free_remotes = remote;
+}
+
+void replica_on_forward(struct stoa_replica *replica, uint32_t from, const uint8_t *data,
+                        size_t length) {
+    if (length < FORWARD_HEADER_BYTES - 1) {
+        return;
+    }
+    uint64_t request_id = stoa_bytes_get_u64(data);
+    uint8_t kind = data[8];
+    bool ready = false;
+    uint32_t leader = leader_of(replica, &ready);
+    struct remote *remote = replica->free_remotes;
+    if (leader != replica->options.self_id || !ready || remote == NULL) {
+        send_forward_reply(replica, from, request_id, FORWARD_NOT_LEADER, leader, NULL, 0);
+        return;
+    }
+    struct stoa_command command;
+    int result = STOA_ERR_MALFORMED;
+    if (kind == FORWARD_WRITE || kind == FORWARD_READ_SAFE) {
+        result = decode_command(replica, data + FORWARD_HEADER_BYTES - 1,
+                                length - (FORWARD_HEADER_BYTES - 1), &command);
+    }
+    if (result != STOA_OK) {
+        STOA_LOG_DEBUG(replica->log, MODULE, "dropped a forwarded request that does not decode",
+                       STOA_FIELD_UINT("from", from), STOA_FIELD_ERR(result));
+        return;
+    }
+    replica->free_remotes = remote->next_free;
+    remote->from = from;
+    remote->request_id = request_id;
+    stoa_buf_reset(&remote->recorded);
+    stoa_reply_recorder_init(&remote->recorder, &remote->recorded);
+    struct stoa_buf request = remote->waiter.request;
+    stoa_replica_waiter_init(&remote->waiter, &remote->recorder.reply, remote_done, remote);
+    stoa_buf_free(&remote->waiter.request);
+    remote->waiter.request = request;
+    replica->stats.forwarded_in++;
+    if (kind == FORWARD_WRITE) {
+        (void)stoa_replica_write(replica, &command, STOA_REPLICA_WRITE_SAFE, &remote->waiter);
+    } else if (stoa_replica_read(replica, stoa_env_real_ms(replica->env), command.opcode,
+                                 command.arguments, command.argument_count, STOA_REPLICA_READ_SAFE,
+                                 &remote->waiter)) {
+        remote_done(&remote->waiter);
+    }
+}
+
+/* ---- writes ---- */
+
+int stoa_replica_write(struct stoa_replica *replica, const struct stoa_command *command,
+                       enum stoa_replica_write_mode mode, struct stoa_replica_waiter *waiter) {
+    (void)mode; /* fast writes are served as safe ones: see docs/replication.md */
+    if (replica->failure != STOA_OK || replica->stopping) {
+        waiter_fail(waiter, STOA_ERR_FSYNC, TIMED_OUT);
+        return STOA_OK;
+    }
+    bool ready = false;
+    uint32_t leader = leader_of(replica, &ready);
+    if (leader == 0) {
+        waiter_fail(waiter, STOA_ERR_NOT_LEADER, NO_LEADER);
+        return STOA_OK;
+    }
+    if (leader != replica->options.self_id) {
+        forward(replica, leader, FORWARD_WRITE, command, waiter);
+        return STOA_OK;
+    }
+    /* The leader stamps the time (DESIGN.md §3). */
+    struct stoa_command stamped = *command;
+    stamped.stamp_ms = stoa_env_real_ms(replica->env);
+    size_t length = stoa_command_encoded_length(&stamped);
+    uint8_t header[STOA_VARINT_BYTES_MAX];
+    size_t header_length = stoa_varint_put(header, length);
+    /* A batch is bounded in bytes and commands; one command larger than the byte bound
+     * travels alone. */
+    bool room = replica->batch.length + header_length + length <= STOA_REPLICA_BATCH_BYTES_MAX &&
+                replica->batch_count < STOA_ENGINE_BATCH_COMMANDS_MAX;
+    if (!room && replica->batch_count > 0) {
+        replica_propose_batch(replica);
+    }
+    int result = stoa_buf_reserve(&replica->batch, header_length + length);
+    if (result != STOA_OK || (!room && replica->batch_count > 0)) {
+        waiter_fail(waiter, STOA_ERR_BUSY,
+                    "TRYAGAIN the leader's batch is full: the write was not applied; retry");
+        return STOA_OK;
+    }
+    (void)stoa_buf_append(&replica->batch, header, header_length);
+    size_t written = 0;
+    result = stoa_command_encode(&stamped, replica->batch.data + replica->batch.length, length,
+                                 &written);
+    STOA_ASSERT(result == STOA_OK && written == length);
+    replica->batch.length += written;
+    waiter->position = replica->batch_count++;
+    waiter->deadline_ms = deadline(replica);
+    waiter_list_push(&replica->batch_waiters, waiter);
+    return STOA_OK;
+}
+
+static void reset_batch(struct stoa_replica *replica) {
+    stoa_buf_reset(&replica->batch);
+    replica->batch_count = 0;
+}
+
+void replica_propose_batch(struct stoa_replica *replica) {
+    if (replica->batch_count == 0) {
+        return;
+    }
+    uint8_t header[1 + STOA_VARINT_BYTES_MAX];
+    header[0] = REPLICA_ENTRY_COMMANDS;
+    size_t header_length = 1 + stoa_varint_put(header + 1, replica->batch_count);
+    stoa_buf_reset(&replica->value);
+    if (stoa_buf_append(&replica->value, header, header_length) != STOA_OK ||
+        stoa_buf_append(&replica->value, replica->batch.data, replica->batch.length) != STOA_OK) {
+        fail_list(&replica->batch_waiters, STOA_ERR_NOMEM, "OOM cannot propose the write");
+        reset_batch(replica);
+        return;
+    }
+    uint64_t slot = 0;
+    uint32_t hint = 0;
+    int result = stoa_paxos_propose(replica->paxos, STOA_PAXOS_KIND_NORMAL, replica->value.data,
+                                    (uint32_t)replica->value.length, &slot, &hint);
+    if (result == STOA_ERR_FULL) {
+        return; /* the window is full: the batch waits for the next hook */
+    }
+    if (result != STOA_OK) {
+        fail_list(&replica->batch_waiters, result,
+                  result == STOA_ERR_NOT_LEADER ? NOT_APPLIED : "ERR the write was refused");
+        reset_batch(replica);
+        return;
+    }
+    struct pending_slot *pending = &replica->pending[slot % STOA_REPLICA_PENDING_SLOTS];
+    if (pending->slot != 0) {
+        fail_list(&pending->waiters, STOA_ERR_TIMEOUT, TIMED_OUT);
+    }
+    pending->slot = slot;
+    pending->value_hash = XXH3_64bits(replica->value.data, replica->value.length);
+    while (replica->batch_waiters.first != NULL) {
+        struct stoa_replica_waiter *waiter = replica->batch_waiters.first;
+        waiter_list_remove(waiter);
+        waiter->key = slot;
+        waiter_list_push(&pending->waiters, waiter);
+    }
+    replica->stats.proposals++;
+    replica->stats.batched_commands += replica->batch_count;
+    reset_batch(replica);
+}
+
+/* Grows the argument array for a command with many arguments. */
+static int decode_command(struct stoa_replica *replica, const uint8_t *data, size_t length,
+                          struct stoa_command *command) {
+    for (;;) {
+        int result = stoa_command_decode(data, length, command, replica->arguments,
+                                         replica->argument_capacity);
+        if (result != STOA_ERR_TOO_LARGE ||
+            replica->argument_capacity >= STOA_COMMAND_ARGUMENTS_MAX) {
+            return result;
+        }
+        size_t capacity = replica->argument_capacity == 0 ? 64 : replica->argument_capacity * 2;
+        capacity = capacity > STOA_COMMAND_ARGUMENTS_MAX ? STOA_COMMAND_ARGUMENTS_MAX : capacity;
+        struct stoa_command_argument *grown =
+            stoa_realloc(replica->arguments, capacity * sizeof(*grown));
+        if (grown == NULL) {
+            return STOA_ERR_NOMEM;
+        }
+        replica->arguments = grown;
+        replica->argument_capacity = capacity;
+    }
+}
+
+/* The waiter for position in this node's proposal of the slot, if it is still waiting. */
+static struct stoa_replica_waiter *waiter_at(struct pending_slot *pending, uint32_t position) {
+    for (struct stoa_replica_waiter *w = pending->waiters.first; w != NULL; w = w->next) {
+        if (w->position == position) {
+            return w;
+        }
+    }
+    return NULL;
+}
+
+static void apply_commands(struct stoa_replica *replica, const struct stoa_paxos_entry *entry,
+                           struct pending_slot *pending) {
+    uint64_t count = 0;
+    size_t used = 0;
+    const uint8_t *data = entry->value + 1;
+    size_t length = entry->length - 1;
+    int result = stoa_varint_get(data, length, &count, &used);
+    for (uint64_t i = 0; result == STOA_OK && i < count && i < STOA_ENGINE_BATCH_COMMANDS_MAX;
+         i++) {
+        data += used;
+        length -= used;
+        uint64_t record_length = 0;
+        result = stoa_varint_get(data, length, &record_length, &used);
+        if (result != STOA_OK || record_length > length - used) {
+            result = STOA_ERR_MALFORMED;
+            break;
+        }
+        struct stoa_command command;
+        result = decode_command(replica, data + used, (size_t)record_length, &command);
+        if (result != STOA_OK) {
+            break;
+        }
+        struct stoa_replica_waiter *waiter =
+            pending != NULL ? waiter_at(pending, (uint32_t)i) : NULL;
+        (void)stoa_engine_apply_chosen(replica->engine, entry->slot, (uint32_t)i, &command,
+                                       waiter != NULL ? waiter->reply : NULL);
+        if (waiter != NULL) {
+            finish(waiter);
+        }
+        used += (size_t)record_length;
+    }
+    if (result != STOA_OK) {
+        /* A chosen value that does not decode is a bug (it was encoded here or by a peer
+         * running the same code): stop applying it, loudly. */
+        STOA_LOG_ERROR(replica->log, MODULE, "a chosen entry does not decode",
+                       STOA_FIELD_UINT("slot", entry->slot), STOA_FIELD_ERR(result));
+    }
+    stoa_engine_applied_set(replica->engine, entry->slot);
+}
+
+void replica_apply_entry(struct stoa_replica *replica, const struct stoa_paxos_entry *entry) {
+    struct pending_slot *pending = &replica->pending[entry->slot % STOA_REPLICA_PENDING_SLOTS];
+    bool mine = pending->slot == entry->slot;
+    if (mine && XXH3_64bits(entry->value, entry->length) != pending->value_hash) {
+        /* A later leader chose another value for the slot this node proposed. */
+        replica->stats.not_applied += pending->waiters.count;
+        fail_list(&pending->waiters, STOA_ERR_NOT_LEADER, NOT_APPLIED);
+        mine = false;
+    }
+    if (entry->length > 0 && entry->value[0] == REPLICA_ENTRY_COMMANDS) {
+        apply_commands(replica, entry, mine ? pending : NULL);
+    } else if (entry->length > 0 && entry->value[0] == REPLICA_ENTRY_MEMBER) {
+        replica_apply_member(replica, entry);
+    } else {
+        STOA_LOG_ERROR(replica->log, MODULE, "a chosen entry of an unknown format",
+                       STOA_FIELD_UINT("slot", entry->slot));
+        stoa_engine_applied_set(replica->engine, entry->slot);
+    }
+    if (mine) {
+        fail_list(&pending->waiters, STOA_ERR_MALFORMED, "ERR the write was lost in its batch");
+        pending->slot = 0;
+    }
+    replica_kick(replica);
+}
+
+/* ---- reads ---- */
+
+static bool answer_now(struct stoa_replica *replica, int64_t now_ms, uint32_t opcode,
+                       const struct stoa_command_argument *arguments, size_t count,
+                       struct stoa_reply *reply) {
+    (void)stoa_engine_query(replica->engine, now_ms, opcode, arguments, count, reply);
+    return true;
+}
+
+static bool answer_error(struct stoa_reply *reply, int code, const char *text) {
+    if (reply != NULL) {
+        reply->ops->error(reply, code, text);
+    }
+    return true;
+}
+
+/* Keeps a read's opcode and arguments in the waiter, as a command record. */
+static int keep_read(struct stoa_replica_waiter *waiter, const struct stoa_command *command) {
+    size_t length = stoa_command_encoded_length(command);
+    stoa_buf_reset(&waiter->request);
+    int result = stoa_buf_reserve(&waiter->request, length);
+    if (result == STOA_OK) {
+        result = stoa_command_encode(command, waiter->request.data, length, &length);
+    }
+    if (result == STOA_OK) {
+        waiter->request.length = length;
+    }
+    return result;
+}
+
+bool stoa_replica_read(struct stoa_replica *replica, int64_t now_ms, uint32_t opcode,
+                       const struct stoa_command_argument *arguments, size_t count,
+                       enum stoa_replica_read_mode mode, struct stoa_replica_waiter *waiter) {
+    if (mode != STOA_REPLICA_READ_SAFE) {
+        return answer_now(replica, now_ms, opcode, arguments, count, waiter->reply);
+    }
+    if (replica->failure != STOA_OK || replica->stopping) {
+        return answer_error(waiter->reply, STOA_ERR_FSYNC, TIMED_OUT);
+    }
+    bool ready = false;
+    uint32_t leader = leader_of(replica, &ready);
+    struct stoa_command command = {
+        .opcode = opcode, .stamp_ms = now_ms, .argument_count = count, .arguments = arguments};
+    if (leader == 0 || (leader == replica->options.self_id && !ready)) {
+        return answer_error(waiter->reply, STOA_ERR_NOT_LEADER, NO_LEADER);
+    }
+    if (leader != replica->options.self_id) {
+        forward(replica, leader, FORWARD_READ_SAFE, &command, waiter);
+        return false;
+    }
+    if (stoa_paxos_read_lease_valid(replica->paxos)) {
+        replica->stats.lease_reads++;
+        return answer_now(replica, now_ms, opcode, arguments, count, waiter->reply);
+    }
+    if (keep_read(waiter, &command) != STOA_OK) {
+        return answer_error(waiter->reply, STOA_ERR_NOMEM, "OOM cannot keep the read");
+    }
+    uint64_t request_id = replica->next_request_id++;
+    uint32_t hint = 0;
+    int result = stoa_paxos_read_index(replica->paxos, request_id, &hint);
+    if (result != STOA_OK) {
+        return answer_error(waiter->reply, result, NO_LEADER);
+    }
+    waiter->opcode = opcode;
+    waiter->key = request_id;
+    waiter->deadline_ms = deadline(replica);
+    waiter_list_push(&replica->index_reads, waiter);
+    replica->stats.index_reads++;
+    return false;
+}
+
+void replica_read_ready(struct stoa_replica *replica, uint64_t request_id, uint64_t index) {
+    struct stoa_replica_waiter *waiter = find(&replica->index_reads, request_id);
+    if (waiter != NULL) {
+        waiter_list_remove(waiter);
+        waiter->key = index;
+        waiter_list_push(&replica->ready_reads, waiter);
+    }
+}
+
+void replica_read_failed(struct stoa_replica *replica, uint64_t request_id) {
+    struct stoa_replica_waiter *waiter = find(&replica->index_reads, request_id);
+    if (waiter != NULL) {
+        waiter_fail(waiter, STOA_ERR_NOT_LEADER, NO_LEADER);
+    }
+}
+
+void replica_serve_ready_reads(struct stoa_replica *replica) {
+    struct stoa_engine_stats stats;
+    stoa_engine_stats(replica->engine, &stats);
+    struct stoa_replica_waiter *next = NULL;
+    for (struct stoa_replica_waiter *w = replica->ready_reads.first; w != NULL; w = next) {
+        next = w->next;
+        if (w->key > stats.applied_index) {
+            continue;
+        }
+        struct stoa_command command;
+        int result = decode_command(replica, w->request.data, w->request.length, &command);
+        waiter_list_remove(w);
+        if (result == STOA_OK) {
+            (void)stoa_engine_query(replica->engine, stoa_env_real_ms(replica->env), command.opcode,
+                                    command.arguments, command.argument_count, w->reply);
+        } else if (w->reply != NULL) {
+            w->reply->ops->error(w->reply, result, "ERR cannot decode the kept read");
+        }
+        w->done(w);
+        replica_kick(replica);
+    }
+}
+
+/* ---- deadlines and stopping ---- */
+
+static void expire_list(struct waiter_list *list, int64_t now_ms, size_t *failed) {
+    struct stoa_replica_waiter *next = NULL;
+    for (struct stoa_replica_waiter *w = list->first; w != NULL; w = next) {
+        next = w->next;
+        if (w->deadline_ms <= now_ms) {
+            waiter_fail(w, STOA_ERR_TIMEOUT, TIMED_OUT);
+            (*failed)++;
+        }
+    }
+}
+
+void replica_expire(struct stoa_replica *replica, int64_t now_ms) {
+    size_t failed = 0;
+    expire_list(&replica->forwarded, now_ms, &failed);
+    expire_list(&replica->index_reads, now_ms, &failed);
+    expire_list(&replica->ready_reads, now_ms, &failed);
+    for (size_t i = 0; i < STOA_REPLICA_PENDING_SLOTS; i++) {
+        if (replica->pending[i].slot != 0) {
+            expire_list(&replica->pending[i].waiters, now_ms, &failed);
+        }
+    }
+    replica->stats.timeouts += failed;
+    if (failed > 0) {
+        replica_kick(replica);
+    }
+}
+
+void replica_fail_all(struct stoa_replica *replica, int code, const char *text) {
+    fail_list(&replica->batch_waiters, code, text);
+    reset_batch(replica);
+    fail_list(&replica->forwarded, code, text);
+    fail_list(&replica->index_reads, code, text);
+    fail_list(&replica->ready_reads, code, text);
+    for (size_t i = 0; i < STOA_REPLICA_PENDING_SLOTS; i++) {
+        fail_list(&replica->pending[i].waiters, code, text);
+        replica->pending[i].slot = 0;
+    }
+}

@@ -1,0 +1,285 @@
+"""Shows that stoa nodes form a replica group over real sockets: they elect one leader, a
+write sent to any member is applied on every member (followers forward it to the leader),
+safe reads see every acknowledged write, a leader killed with SIGKILL is replaced and its
+acknowledged writes survive, a restarted member catches up, a member that fell behind the
+compacted log catches up by a snapshot, and at the end every member has the same state."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import Node, TempDir, Failure, main, wait_for  # noqa: E402
+
+import redis  # noqa: E402
+
+SECRET = "integration-test-secret-0123456789"
+RETRYABLE = ("CLUSTERDOWN", "TRYAGAIN", "TIMEOUT")
+
+
+def free_ports(count):
+    sockets = []
+    for _ in range(count):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        sockets.append(s)
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+class Group:
+    """Members 1..n of one group, each a real `stoa start` on its own data directory."""
+
+    def __init__(self, root, count, extra=()):
+        self.root = root
+        self.count = count
+        self.extra = list(extra)
+        self.peer_ports = free_ports(count)
+        self.members = ",".join(f"{i + 1}=127.0.0.1:{p}" for i, p in enumerate(self.peer_ports))
+        self.nodes = {}
+        self.ports = {}
+
+    def start(self, i):
+        node = Node([f"--data-dir={self.root}/n{i}", f"--cluster.members={self.members}",
+                     f"--cluster.self={i}", f"--cluster.secret={SECRET}",
+                     f"--listen.peer.port={self.peer_ports[i - 1]}", "--resp.debugCommands=true"]
+                    + self.extra)
+        started = node.wait_log("started", module="bin")
+        self.nodes[i] = node
+        self.ports[i] = int(started["resp"].rsplit(":", 1)[1])
+        return node
+
+    def start_all(self):
+        for i in range(1, self.count + 1):
+            self.start(i)
+
+    def client(self, i):
+        return redis.Redis(host="127.0.0.1", port=self.ports[i], socket_timeout=20)
+
+    def status(self, i):
+        reply = self.client(i).execute_command("GROUP", "STATUS")
+        return {reply[k].decode(): reply[k + 1] for k in range(0, len(reply), 2)}
+
+    def leader(self, among=None):
+        """The member every live member agrees leads, once it is ready."""
+        among = among or list(self.nodes)
+
+        def agreed():
+            statuses = {i: self.status(i) for i in among}
+            leaders = {status["leader"] for status in statuses.values()}
+            if len(leaders) != 1:
+                return None
+            leader = leaders.pop()
+            if leader not in statuses or statuses[leader]["role"] != b"leader" or \
+                    not statuses[leader]["leader_ready"]:
+                return None
+            return leader
+        return wait_for(agreed, 30, "one leader agreed by every member")
+
+    def kill(self, i):
+        self.nodes.pop(i).kill()
+
+    def stop_all(self):
+        for node in self.nodes.values():
+            node.kill()
+        self.nodes.clear()
+
+    def digest(self, i):
+        return self.client(i).execute_command("DEBUG", "DIGEST")
+
+
+def write(group, member, key, value, attempts=200):
+    """SET through member, retrying answers that say the outcome is unknown or refused;
+    returns True once acknowledged."""
+    for _ in range(attempts):
+        try:
+            if group.client(member).set(key, value):
+                return True
+        except redis.exceptions.ResponseError as error:
+            if not str(error).startswith(RETRYABLE):
+                raise
+        except redis.exceptions.ConnectionError:
+            pass
+        time.sleep(0.05)
+    raise Failure(f"SET {key} through member {member} never acknowledged")
+
+
+def incr(group, member, key, attempts=200):
+    """INCR through member, retrying only answers that say it was not applied (TRYAGAIN,
+    CLUSTERDOWN); an unknown outcome (TIMEOUT) fails the test, since a retry could count
+    twice."""
+    for _ in range(attempts):
+        try:
+            return group.client(member).incr(key)
+        except redis.exceptions.ResponseError as error:
+            if not str(error).startswith(("TRYAGAIN", "CLUSTERDOWN")):
+                raise
+        time.sleep(0.05)
+    raise Failure(f"INCR {key} through member {member} never acknowledged")
+
+
+def converged(group, members):
+    digests = {group.digest(i) for i in members}
+    return len(digests) == 1
+
+
+def test_three_members_agree():
+    """Writes through every member land everywhere; reads are consistent."""
+    with TempDir() as root:
+        group = Group(root, 3)
+        try:
+            group.start_all()
+            leader = group.leader()
+            for i in (1, 2, 3):
+                for k in range(20):
+                    write(group, i, f"k{i}-{k}", f"v{i}-{k}")
+            for i in (1, 2, 3):
+                c = group.client(i)
+                values = c.mget([f"k{j}-{k}" for j in (1, 2, 3) for k in range(20)])
+                expected = [f"v{j}-{k}".encode() for j in (1, 2, 3) for k in range(20)]
+                if values != expected:
+                    raise Failure(f"member {i} (leader {leader}) safe reads: {values}")
+            for i in (1, 2, 3):
+                if incr(group, i, "counter") != i:
+                    raise Failure(f"INCR through member {i}")
+            wait_for(lambda: converged(group, (1, 2, 3)), 20, "equal digests")
+            follower = next(i for i in (1, 2, 3) if i != leader)
+            fast = group.client(follower)
+            fast.execute_command("READONLY")
+            wait_for(lambda: fast.get("counter") == b"3", 20, "a fast read on a follower")
+            info = group.client(leader).info("replication")
+            if info["role"] != "leader" or info["group_proposals"] == 0:
+                raise Failure(f"INFO replication on the leader: {info}")
+        finally:
+            group.stop_all()
+
+
+def test_leader_killed_and_restarted():
+    """SIGKILL the leader under writes: a new leader is elected, every acknowledged write
+    survives on every member, and the old leader catches up after its restart."""
+    with TempDir() as root:
+        group = Group(root, 3)
+        try:
+            group.start_all()
+            acknowledged = {}
+            for round_number in range(3):
+                leader = group.leader()
+                follower = next(i for i in group.nodes if i != leader)
+                for k in range(30):
+                    key = f"r{round_number}-{k}"
+                    if write(group, follower, key, key):
+                        acknowledged[key] = key
+                group.kill(leader)
+                new_leader = group.leader()
+                if new_leader == leader:
+                    raise Failure("the killed leader is still the leader")
+                for k in range(10):
+                    key = f"after{round_number}-{k}"
+                    if write(group, new_leader, key, key):
+                        acknowledged[key] = key
+                group.start(leader)
+            group.leader()
+            wait_for(lambda: converged(group, (1, 2, 3)), 30, "equal digests after restarts")
+            for i in (1, 2, 3):
+                c = group.client(i)
+                c.execute_command("READONLY")
+                keys = sorted(acknowledged)
+                values = c.mget(keys)
+                missing = [k for k, v in zip(keys, values) if v != acknowledged[k].encode()]
+                if missing:
+                    raise Failure(f"member {i} lost acknowledged writes: {missing[:10]}")
+        finally:
+            group.stop_all()
+
+
+def test_lagging_member_catches_up_by_snapshot():
+    """A member down while the others write and compact their log is sent a snapshot."""
+    with TempDir() as root:
+        group = Group(root, 3, ["--data.snapshotLogBytes=20000"])
+        try:
+            group.start_all()
+            leader = group.leader()
+            lagging = next(i for i in (1, 2, 3) if i != leader)
+            group.kill(lagging)
+            others = [i for i in (1, 2, 3) if i != lagging]
+            value = "x" * 200
+            for k in range(600):
+                write(group, leader, f"s{k}", value)
+            wait_for(lambda: group.client(leader).info("replication")["group_snapshot_index"] > 0,
+                     30, "a snapshot on the leader")
+            node = group.start(lagging)
+            node.wait_log("installed a snapshot from the leader", timeout=60)
+            wait_for(lambda: converged(group, (1, 2, 3)), 30, "equal digests after the snapshot")
+            c = group.client(lagging)
+            c.execute_command("READONLY")
+            assert c.dbsize() == 600, c.dbsize()
+            assert others
+        finally:
+            group.stop_all()
+
+
+def test_five_members_lose_two_then_three():
+    """Five members serve writes with two of them dead; with three dead there is no majority
+    and writes are refused (never acknowledged); once one returns, service resumes."""
+    with TempDir() as root:
+        group = Group(root, 5)
+        try:
+            group.start_all()
+            leader = group.leader()
+            followers = [i for i in range(1, 6) if i != leader]
+            for i in followers[:2]:
+                group.kill(i)
+            for k in range(20):
+                write(group, leader, f"two-down-{k}", "v")
+            group.kill(followers[2])
+            c = group.client(leader)
+            try:
+                c.set("no-quorum", "v")
+                raise Failure("a write was acknowledged without a majority")
+            except redis.exceptions.ResponseError as error:
+                if not str(error).startswith(RETRYABLE):
+                    raise
+            group.start(followers[2])
+            group.leader()
+            write(group, followers[2], "back", "v")
+            live = [i for i in range(1, 6) if i in group.nodes]
+            wait_for(lambda: converged(group, live), 30, "equal digests on the live members")
+        finally:
+            group.stop_all()
+
+
+def test_follower_stopped_for_100000_writes():
+    """A follower stopped (SIGSTOP) while 100,000 writes go through the leader catches up by
+    a snapshot once it runs again, and every member ends with the same state."""
+    with TempDir() as root:
+        group = Group(root, 3, ["--data.snapshotLogBytes=1000000"])
+        try:
+            group.start_all()
+            leader = group.leader()
+            stopped = next(i for i in (1, 2, 3) if i != leader)
+            group.nodes[stopped].signal(signal.SIGSTOP)
+            result = subprocess.run(
+                ["redis-benchmark", "-p", str(group.ports[leader]), "-t", "set", "-n", "100000",
+                 "-c", "64", "-r", "1000000", "-q"], capture_output=True, text=True, timeout=300)
+            if result.returncode != 0:
+                raise Failure(f"redis-benchmark: {result.stdout} {result.stderr}")
+            group.nodes[stopped].signal(signal.SIGCONT)
+            group.nodes[stopped].wait_log("installed a snapshot from the leader", timeout=120)
+            wait_for(lambda: converged(group, (1, 2, 3)), 60, "equal digests after catch-up")
+            info = group.client(leader).info("replication")
+            if info["group_snapshots_sent"] < 1:
+                raise Failure(f"no snapshot was sent: {info}")
+        finally:
+            for node in group.nodes.values():
+                node.signal(signal.SIGCONT)
+            group.stop_all()
+
+
+if __name__ == "__main__":
+    sys.exit(main([test_three_members_agree, test_leader_killed_and_restarted,
+                   test_lagging_member_catches_up_by_snapshot,
+                   test_five_members_lose_two_then_three, test_follower_stopped_for_100000_writes]))
