@@ -572,6 +572,7 @@ int stoa_engine_flush(struct stoa_engine *engine) {
         return engine->failure;
     }
     uint64_t before = stoa_wal_durable_index(engine->wal);
+    int64_t start_ns = stoa_env_monotonic_ns(engine->env);
     int result = stoa_wal_flush(engine->wal);
     if (result != STOA_OK) {
         fail(engine, result, "flush");
@@ -579,6 +580,8 @@ int stoa_engine_flush(struct stoa_engine *engine) {
     }
     if (stoa_wal_durable_index(engine->wal) != before) {
         engine->counters.flushes++;
+        stoa_histogram_observe(&engine->counters.sync_latency,
+                               (uint64_t)(stoa_env_monotonic_ns(engine->env) - start_ns) / 1000);
     }
     return STOA_OK;
 }

@@ -40,6 +40,7 @@
 #include "engine/keyspace.h"
 #include "engine/reply.h"
 #include "util/env.h"
+#include "util/histogram.h"
 #include "util/limits.h"
 #include "util/log.h"
 
@@ -85,6 +86,7 @@ struct stoa_engine_stats {
     uint64_t snapshots_written;
     bool snapshot_running;
     int failure; /* 0, or the error that stopped writes */
+    struct stoa_histogram sync_latency; /* flushes that synced the log: their duration */
 };
 
 struct stoa_engine;
