@@ -12,6 +12,37 @@ if(sim_sources)
   set(STOA_SIM_LIBRARY stoa_sim)
 endif()
 
+# The linearizability checker (tests/check, docs/checking.md): the library stoa_check (pure C,
+# sees util only; included as "check/<name>.h"), the stoa-check tool over JSON-lines histories,
+# and stoa-check-gen, the random history generator. Its tests are tests/unit/check/test_*.c
+# (registered as check/test_<name>) and tests/check/test_stoa_check.py (check/cli).
+file(CREATE_LINK ${CMAKE_SOURCE_DIR}/tests/check ${CMAKE_BINARY_DIR}/views/tests/check SYMBOLIC)
+file(GLOB check_sources CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/check/*.c)
+list(FILTER check_sources EXCLUDE REGEX "/(main|gen_main)\\.c$")
+if(NOT TARGET PkgConfig::JANSSON)
+  pkg_check_modules(JANSSON REQUIRED IMPORTED_TARGET jansson)
+endif()
+add_library(stoa_check STATIC ${check_sources})
+target_include_directories(stoa_check PUBLIC ${CMAKE_BINARY_DIR}/views/util
+                           ${CMAKE_BINARY_DIR}/views/tests)
+target_link_libraries(stoa_check PUBLIC stoa_util PkgConfig::JANSSON)
+add_executable(stoa-check ${CMAKE_SOURCE_DIR}/tests/check/main.c)
+target_link_libraries(stoa-check PRIVATE stoa_check)
+add_executable(stoa-check-gen ${CMAKE_SOURCE_DIR}/tests/check/gen_main.c)
+target_link_libraries(stoa-check-gen PRIVATE stoa_check)
+file(GLOB check_tests CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/check/test_*.c)
+foreach(test_source IN LISTS check_tests)
+  get_filename_component(test_name ${test_source} NAME_WE)
+  add_executable(unit_check_${test_name} ${test_source})
+  target_link_libraries(unit_check_${test_name} PRIVATE stoa_check PkgConfig::CMOCKA)
+  target_compile_options(unit_check_${test_name} PRIVATE -Wno-null-dereference)
+  add_test(NAME check/${test_name} COMMAND unit_check_${test_name})
+  set_tests_properties(check/${test_name} PROPERTIES TIMEOUT 300 LABELS unit)
+endforeach()
+add_test(NAME check/cli COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/check/test_stoa_check.py
+         $<TARGET_FILE:stoa-check> $<TARGET_FILE:stoa-check-gen>)
+set_tests_properties(check/cli PROPERTIES TIMEOUT 120 LABELS unit)
+
 # Unit tests: tests/unit/<layer>/test_<module>.c, one cmocka executable each, compiled
 # against the same include view as the layer it tests, registered with ctest.
 foreach(layer IN LISTS STOA_LAYERS)

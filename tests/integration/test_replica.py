@@ -3,15 +3,18 @@ write sent to any member is applied on every member (followers forward it to the
 safe reads see every acknowledged write, a leader killed with SIGKILL is replaced and its
 acknowledged writes survive, a restarted member catches up, a member that fell behind the
 compacted log catches up by a snapshot, and at the end every member has the same state."""
+import json
 import os
+import random
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Node, TempDir, Failure, main, wait_for  # noqa: E402
+from harness import STOA_BIN, Node, TempDir, Failure, main, wait_for  # noqa: E402
 
 import redis  # noqa: E402
 
@@ -279,7 +282,108 @@ def test_follower_stopped_for_100000_writes():
             group.stop_all()
 
 
+class History:
+    """A Jepsen-shaped history (docs/checking.md), in real-time order: an invoke is written
+    before its request leaves, a completion after its reply arrived."""
+
+    def __init__(self, path):
+        self.file = open(path, "w")
+        self.lock = threading.Lock()
+        self.ops = 0
+
+    def event(self, kind, process, f, key, value):
+        line = json.dumps({"type": kind, "process": process, "f": f, "key": key,
+                           "value": value})
+        with self.lock:
+            self.file.write(line + "\n")
+            self.ops += kind == "invoke"
+
+    def close(self):
+        self.file.close()
+
+
+def register_client(group, history, process, stop, seed):
+    """One client: reads and writes of a few registers through random live members."""
+    rng = random.Random(seed)
+    sequence = 0
+    while not stop.is_set():
+        member = rng.choice(sorted(group.nodes))
+        try:
+            client = redis.Redis(host="127.0.0.1", port=group.ports[member], socket_timeout=8)
+        except KeyError:
+            continue
+        key = f"r{rng.randrange(4)}"
+        if rng.random() < 0.5:
+            sequence += 1
+            value = process * 1000000 + sequence
+            history.event("invoke", process, "write", key, value)
+            outcome = "info"
+            try:
+                client.set(key, value)
+                outcome = "ok"
+            except redis.exceptions.ResponseError as error:
+                outcome = "fail" if str(error).startswith(("TRYAGAIN", "CLUSTERDOWN")) else "info"
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+                outcome = "info"
+            history.event(outcome, process, "write", key, value)
+        else:
+            history.event("invoke", process, "read", key, None)
+            outcome, result = "info", None
+            try:
+                raw = client.get(key)
+                outcome, result = "ok", (int(raw) if raw is not None else None)
+            except redis.exceptions.ResponseError as error:
+                outcome = "fail" if str(error).startswith(("TRYAGAIN", "CLUSTERDOWN")) else "info"
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+                outcome = "info"
+            history.event(outcome, process, "read", key, result)
+        if outcome == "info":
+            # Jepsen's convention: a process whose operation is indeterminate is retired.
+            process += 1000
+        client.close()
+
+
+def test_histories_linearizable_under_leader_kills():
+    """Clients read and write registers through every member while the leader is killed
+    with SIGKILL and restarted twice; stoa-check finds the history linearizable."""
+    checker = os.path.join(os.path.dirname(STOA_BIN), "stoa-check")
+    with TempDir() as root:
+        group = Group(root, 3)
+        history = History(os.path.join(root, "history.jsonl"))
+        stop = threading.Event()
+        threads = []
+        try:
+            group.start_all()
+            group.leader()
+            for process in range(6):
+                thread = threading.Thread(target=register_client,
+                                          args=(group, history, process, stop, process))
+                thread.start()
+                threads.append(thread)
+            for _ in range(2):
+                time.sleep(1.5)  # let the clients run against this leader: the workload
+                leader = group.leader()
+                group.kill(leader)
+                group.leader()
+                time.sleep(1.0)
+                group.start(leader)
+            time.sleep(1.5)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=30)
+            history.close()
+            group.stop_all()
+        if history.ops < 200:
+            raise Failure(f"only {history.ops} operations in the history")
+        result = subprocess.run([checker, "--model", "register", history.file.name],
+                                capture_output=True, text=True, timeout=300)
+        if result.returncode != 0:
+            raise Failure(f"stoa-check: {result.returncode}\n{result.stdout}{result.stderr}")
+
+
 if __name__ == "__main__":
     sys.exit(main([test_three_members_agree, test_leader_killed_and_restarted,
                    test_lagging_member_catches_up_by_snapshot,
-                   test_five_members_lose_two_then_three, test_follower_stopped_for_100000_writes]))
+                   test_five_members_lose_two_then_three, test_follower_stopped_for_100000_writes,
+                   test_histories_linearizable_under_leader_kills]))
