@@ -22,7 +22,8 @@ static int command_help(int argc, char **argv);
 static const struct command commands[] = {
     {"start", "start a node and run until SIGINT or SIGTERM",
      "stoa start [--type peer|super-peer] [--config FILE] [--data-dir DIR]\n"
-     "           [--check-config] [--threads N] [--<key>=<value> | --<key> <value> ...]\n"
+     "           [--check-config] [--threads N] [--join HOST:PORT]\n"
+     "           [--<key>=<value> | --<key> <value> ...]\n"
      "\n"
      "  -t, --type TYPE    peer (default) or super-peer; the same as --node.type\n"
      "  -c, --config FILE  a YAML config file (`stoa setup` writes a complete one)\n"
@@ -30,6 +31,9 @@ static const struct command commands[] = {
      "  --check-config     print the effective configuration as YAML and exit\n"
      "  --threads N        multiverse9's worker threads (multiverse9.threads): checked and\n"
      "                     logged; one event loop serves every connection\n"
+     "  --join HOST:PORT   join the replica group of the member whose RESP port this is:\n"
+     "                     it adds this node (cluster.self, listen.peer.port) through its\n"
+     "                     log; cluster.members then comes from the group (docs/replication.md)\n"
      "  --<key>=<value>    set any config key, e.g. --node.storage.storageMode=safe\n"
      "\n"
      "Precedence: flags > environment (NODE_MAXPEERS, STOA_NODE_MAXPEERS) > file >\n"

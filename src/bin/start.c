@@ -42,6 +42,7 @@ struct start_options {
     const char *type;
     const char *data_dir;
     const char *threads; /* multiverse9's run --threads: multiverse9.threads */
+    const char *join;    /* --join HOST:PORT: a member of the group to join (join.c) */
     bool check_config;
     int config_flag_count;
     char **config_flags;
@@ -70,6 +71,8 @@ struct node {
     struct stoa_member_list members;
     struct stoa_peer_options peer;
     struct stoa_replica *replica;
+    const char *join; /* --join: a member's RESP address */
+    bool joining;     /* just added by --join: starts as a learner */
 };
 
 /* The engine's periodic work (expiry, everysec sync, snapshot trigger) runs this often; at
@@ -122,6 +125,9 @@ static int parse_options(int argc, char **argv, struct start_options *options) {
         }
         if (matched == 0) {
             matched = take_option(argc, argv, &index, "--threads", NULL, &options->threads);
+        }
+        if (matched == 0) {
+            matched = take_option(argc, argv, &index, "--join", NULL, &options->join);
         }
         if (matched < 0) {
             return usage_error("missing value after", argument);
@@ -461,6 +467,7 @@ static int start_replica(struct node *node) {
         .election_ticks_max = (uint32_t)config->cluster_election_ticks_max,
         .drift_ticks = (uint32_t)config->cluster_drift_ticks,
         .request_timeout_ms = config->cluster_request_timeout_ms,
+        .joining = node->joining,
         .log = &node->log};
     char error[512];
     int result = stoa_replica_start(node->env, node->engine, &options, &node->replica, error,
@@ -707,7 +714,13 @@ static int start_doors(struct node *node) {
 
 /* Runs the loop with the engine open until a signal stops it, then closes the engine. */
 static int serve(struct node *node) {
-    int status = read_group_config(node);
+    int status = STOA_BIN_EXIT_OK;
+    if (node->join != NULL) {
+        status = stoa_bin_join(&node->config, node->join, &node->joining);
+    }
+    if (status == STOA_BIN_EXIT_OK) {
+        status = read_group_config(node);
+    }
     if (status == STOA_BIN_EXIT_OK) {
         status = open_engine(node);
     }
@@ -783,6 +796,7 @@ int stoa_bin_start(int argc, char **argv) {
     if (status == STOA_BIN_EXIT_OK && options.check_config) {
         status = print_config(&node.config);
     } else if (status == STOA_BIN_EXIT_OK) {
+        node.join = options.join;
         setup_log(&node);
         status = run_node(&node);
     }

@@ -78,9 +78,10 @@ static int persist(struct stoa_replica *replica, const struct stoa_paxos_ready *
     }
     int64_t start_ns = stoa_env_monotonic_ns(replica->env);
     result = stoa_journal_flush(replica->journal);
+    uint64_t usec = (uint64_t)(stoa_env_monotonic_ns(replica->env) - start_ns) / 1000;
     replica->stats.journal_flushes++;
-    replica->stats.journal_flush_usec_total +=
-        (uint64_t)(stoa_env_monotonic_ns(replica->env) - start_ns) / 1000;
+    replica->stats.journal_flush_usec_total += usec;
+    stoa_histogram_observe(&replica->stats.journal_sync_latency, usec);
     return result;
 }
 
@@ -293,7 +294,10 @@ static int open_core(struct stoa_replica *replica, char *error, size_t error_byt
     uint32_t members[STOA_PAXOS_MEMBERS_MAX];
     uint32_t count = 0;
     for (size_t i = 0; i < replica->members.count && count < STOA_PAXOS_MEMBERS_MAX; i++) {
-        members[count++] = (uint32_t)replica->members.members[i].id;
+        uint32_t id = (uint32_t)replica->members.members[i].id;
+        if (!replica->options.joining || id != replica->options.self_id) {
+            members[count++] = id;
+        }
     }
     uint64_t seed = 0;
     stoa_env_random_bytes(replica->env, &seed, sizeof(seed));
@@ -544,6 +548,12 @@ int stoa_replica_member_add(struct stoa_replica *replica, uint32_t id,
 
 int stoa_replica_member_remove(struct stoa_replica *replica, uint32_t id) {
     return propose_config(replica, STOA_PAXOS_CONFIG_REMOVE, id);
+}
+
+void stoa_replica_addresses(const struct stoa_replica *replica, char *text, size_t capacity) {
+    if (stoa_member_list_format(&replica->members, text, capacity) != STOA_OK && capacity > 0) {
+        text[0] = '\0';
+    }
 }
 
 const struct stoa_peer_transport *stoa_replica_transport(const struct stoa_replica *replica) {

@@ -49,6 +49,7 @@
 #include "server/peer.h"
 #include "util/buf.h"
 #include "util/env.h"
+#include "util/histogram.h"
 #include "util/log.h"
 #include "util/member_list.h"
 
@@ -100,6 +101,9 @@ struct stoa_replica_options {
     uint32_t election_ticks_max;
     uint32_t drift_ticks;
     int64_t request_timeout_ms;
+    /* Just added to a running group (stoa start --join): start as a learner, not a voter,
+     * until the change that adds it is applied. */
+    bool joining;
     const struct stoa_log *log; /* borrowed */
 };
 
@@ -152,6 +156,16 @@ int stoa_replica_member_add(struct stoa_replica *replica, uint32_t id,
                             const struct stoa_address *address);
 int stoa_replica_member_remove(struct stoa_replica *replica, uint32_t id);
 
+/* The same from any member: the leader runs it (a follower forwards it there), and the answer
+ * ("OK" once proposed, or an error) comes through the waiter. address is for an add. */
+void stoa_replica_member_change(struct stoa_replica *replica, bool add, uint32_t id,
+                                const struct stoa_address *address,
+                                struct stoa_replica_waiter *waiter);
+
+/* Every member's peer address this node knows, as cluster.members text
+ * ("1=127.0.0.1:7382,2=..."; what `stoa start --join` reads from GROUP STATUS). */
+void stoa_replica_addresses(const struct stoa_replica *replica, char *text, size_t capacity);
+
 /* The transport, for INFO (peer counters). */
 const struct stoa_peer_transport *stoa_replica_transport(const struct stoa_replica *replica);
 
@@ -168,6 +182,7 @@ struct stoa_replica_stats {
     uint64_t timeouts;
     uint64_t journal_flushes;
     uint64_t journal_flush_usec_total;
+    struct stoa_histogram journal_sync_latency; /* the group's fsyncs on this member */
     uint64_t snapshots_sent;
     uint64_t snapshots_installed;
 };

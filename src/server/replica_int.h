@@ -29,6 +29,8 @@ enum replica_entry_format {
 enum forward_kind {
     FORWARD_WRITE = 1,
     FORWARD_READ_SAFE = 2,
+    FORWARD_MEMBER_ADD = 3,    /* arguments: member id (u64 LE), peer address text */
+    FORWARD_MEMBER_REMOVE = 4, /* argument: member id (u64 LE) */
 };
 
 /* How a forwarded request ended on the leader. */

@@ -4,6 +4,7 @@
 
 #include <xxhash.h>
 
+#include "engine/apply.h"
 #include "server/replica_int.h"
 #include "util/alloc.h"
 #include "util/assert.h"
@@ -107,6 +108,9 @@ void stoa_replica_waiter_free(struct stoa_replica *replica, struct stoa_replica_
 
 static int decode_command(struct stoa_replica *replica, const uint8_t *data, size_t length,
                           struct stoa_command *command);
+static void member_change_here(struct stoa_replica *replica, uint8_t kind,
+                               const struct stoa_command *command,
+                               struct stoa_replica_waiter *waiter);
 
 /* ---- who leads ---- */
 
@@ -251,7 +255,7 @@ void replica_on_forward(struct stoa_replica *replica, uint32_t from, const uint8
     }
     struct stoa_command command;
     int result = STOA_ERR_MALFORMED;
-    if (kind == FORWARD_WRITE || kind == FORWARD_READ_SAFE) {
+    if (kind >= FORWARD_WRITE && kind <= FORWARD_MEMBER_REMOVE) {
         result = decode_command(replica, data + FORWARD_HEADER_BYTES - 1,
                                 length - (FORWARD_HEADER_BYTES - 1), &command);
     }
@@ -272,10 +276,76 @@ void replica_on_forward(struct stoa_replica *replica, uint32_t from, const uint8
     replica->stats.forwarded_in++;
     if (kind == FORWARD_WRITE) {
         (void)stoa_replica_write(replica, &command, STOA_REPLICA_WRITE_SAFE, &remote->waiter);
+    } else if (kind == FORWARD_MEMBER_ADD || kind == FORWARD_MEMBER_REMOVE) {
+        member_change_here(replica, kind, &command, &remote->waiter);
     } else if (stoa_replica_read(replica, stoa_env_real_ms(replica->env), command.opcode,
                                  command.arguments, command.argument_count, STOA_REPLICA_READ_SAFE,
                                  &remote->waiter)) {
         remote_done(&remote->waiter);
+    }
+}
+
+/* ---- membership changes, from any member ---- */
+
+/* Answers a membership change on the leader: OK once proposed, or why not. */
+static void member_change_here(struct stoa_replica *replica, uint8_t kind,
+                               const struct stoa_command *command,
+                               struct stoa_replica_waiter *waiter) {
+    int result = STOA_ERR_MALFORMED;
+    uint32_t id = 0;
+    if (command->argument_count >= 1 && command->arguments[0].length == 8) {
+        uint64_t raw = stoa_bytes_get_u64(command->arguments[0].data);
+        id = raw <= UINT32_MAX ? (uint32_t)raw : 0;
+        result = id != 0 ? STOA_OK : STOA_ERR_INVALID;
+    }
+    struct stoa_address address;
+    if (result == STOA_OK && kind == FORWARD_MEMBER_ADD) {
+        result = command->argument_count == 2 &&
+                         stoa_address_parse((const char *)command->arguments[1].data,
+                                            command->arguments[1].length, &address) == STOA_OK
+                     ? stoa_replica_member_add(replica, id, &address)
+                     : STOA_ERR_INVALID;
+    } else if (result == STOA_OK) {
+        result = stoa_replica_member_remove(replica, id);
+    }
+    struct stoa_reply *reply = waiter->reply;
+    if (result == STOA_OK) {
+        reply->ops->status(reply, "OK");
+    } else if (result == STOA_ERR_BUSY) {
+        reply->ops->error(reply, result, "TRYAGAIN a membership change is in flight: retry");
+    } else if (result == STOA_ERR_NOT_LEADER) {
+        reply->ops->error(reply, result, NO_LEADER);
+    } else {
+        reply->ops->error(reply, result, "ERR the membership change was refused");
+    }
+    waiter->done(waiter);
+}
+
+void stoa_replica_member_change(struct stoa_replica *replica, bool add, uint32_t id,
+                                const struct stoa_address *address,
+                                struct stoa_replica_waiter *waiter) {
+    uint8_t raw_id[8];
+    stoa_bytes_put_u64(raw_id, id);
+    char text[STOA_ADDRESS_TEXT_BYTES_MAX] = "";
+    if (address != NULL) {
+        stoa_address_format(address, text);
+    }
+    struct stoa_command_argument arguments[2] = {
+        {.data = raw_id, .length = sizeof(raw_id)},
+        {.data = (const uint8_t *)text, .length = strlen(text)},
+    };
+    struct stoa_command command = {.opcode = STOA_OP_NOOP,
+                                   .argument_count = add ? 2 : 1,
+                                   .arguments = arguments};
+    uint8_t kind = add ? FORWARD_MEMBER_ADD : FORWARD_MEMBER_REMOVE;
+    bool ready = false;
+    uint32_t leader = leader_of(replica, &ready);
+    if (replica->failure != STOA_OK || leader == 0) {
+        waiter_fail(waiter, STOA_ERR_NOT_LEADER, NO_LEADER);
+    } else if (leader == replica->options.self_id) {
+        member_change_here(replica, kind, &command, waiter);
+    } else {
+        forward(replica, leader, (enum forward_kind)kind, &command, waiter);
     }
 }
 

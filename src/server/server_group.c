@@ -67,7 +67,9 @@ static void group_status(struct connection *connection) {
     char ballot[64];
     snprintf(ballot, sizeof(ballot), "%" PRIu64 ".%" PRIu32, status.ballot.round,
              status.ballot.node_id);
-    reply->ops->array(reply, 2 * 10);
+    char addresses[STOA_PEER_MEMBERS_TEXT_BYTES_MAX + 1];
+    stoa_replica_addresses(replica, addresses, sizeof(addresses));
+    reply->ops->array(reply, 2 * 11);
     field_text(connection, "role", role_name(status.role));
     field_integer(connection, "self", status.self_id);
     field_integer(connection, "leader", status.leader_id);
@@ -78,6 +80,7 @@ static void group_status(struct connection *connection) {
     field_integer(connection, "snapshot_index", status.snapshot_index);
     field_integer(connection, "last_slot", status.last_slot);
     members(connection, &status);
+    field_text(connection, "addresses", addresses);
 }
 
 static void group_help(struct connection *connection) {
@@ -102,7 +105,8 @@ static void group_help(struct connection *connection) {
     }
 }
 
-/* GROUP ADD id host:port, GROUP REMOVE id: proposed on the leader; OK once proposed. */
+/* GROUP ADD id host:port, GROUP REMOVE id: run by the leader (this member forwards them
+ * there); the answer, OK once proposed, comes back through the connection's waiter. */
 static void group_change(struct connection *connection, struct stoa_replica *replica,
                          const struct stoa_commands_output *out) {
     struct stoa_reply *reply = reply_of(connection);
@@ -113,29 +117,17 @@ static void group_change(struct connection *connection, struct stoa_replica *rep
         reply->ops->error(reply, STOA_ERR_INVALID, "ERR the member id must be 1..4294967295");
         return;
     }
-    int result = STOA_OK;
-    if (out->spec->id == STOA_COMMANDS_GROUP_ADD) {
-        struct stoa_address address;
-        if (stoa_address_parse((const char *)out->arguments[1].data, out->arguments[1].length,
-                               &address) != STOA_OK) {
-            reply->ops->error(reply, STOA_ERR_INVALID,
-                              "ERR the peer address must be a numeric host:port");
-            return;
-        }
-        result = stoa_replica_member_add(replica, (uint32_t)id, &address);
-    } else {
-        result = stoa_replica_member_remove(replica, (uint32_t)id);
+    bool add = out->spec->id == STOA_COMMANDS_GROUP_ADD;
+    struct stoa_address address;
+    if (add && stoa_address_parse((const char *)out->arguments[1].data,
+                                  out->arguments[1].length, &address) != STOA_OK) {
+        reply->ops->error(reply, STOA_ERR_INVALID,
+                          "ERR the peer address must be a numeric host:port");
+        return;
     }
-    if (result == STOA_OK) {
-        reply->ops->status(reply, "OK");
-    } else if (result == STOA_ERR_NOT_LEADER) {
-        reply->ops->error(reply, result, "ERR not the leader: send membership changes to it");
-    } else if (result == STOA_ERR_BUSY) {
-        reply->ops->error(reply, result,
-                          "ERR a membership change is in flight: one at a time, retry");
-    } else {
-        reply->ops->error(reply, result, "ERR the membership change was refused");
-    }
+    connection->waiting_replica = true;
+    stoa_replica_member_change(replica, add, (uint32_t)id, add ? &address : NULL,
+                               &connection->waiter);
 }
 
 void stoa_server_group(struct connection *connection, const struct stoa_commands_output *out) {

@@ -282,6 +282,45 @@ def test_follower_stopped_for_100000_writes():
             group.stop_all()
 
 
+def test_member_joins_and_is_removed():
+    """A fourth node joins a running group with --join (added through the log, caught up, then
+    counted in the majority), and is removed again with GROUP REMOVE through a follower."""
+    with TempDir() as root:
+        group = Group(root, 3)
+        try:
+            group.start_all()
+            leader = group.leader()
+            for k in range(50):
+                write(group, leader, f"before-{k}", "v")
+            peer_port = free_ports(1)[0]
+            node = Node([f"--data-dir={root}/n4", "--cluster.self=4",
+                         f"--cluster.secret={SECRET}", f"--listen.peer.port={peer_port}",
+                         f"--join=127.0.0.1:{group.ports[1]}", "--resp.debugCommands=true"])
+            started = node.wait_log("started", module="bin")
+            group.nodes[4] = node
+            group.ports[4] = int(started["resp"].rsplit(":", 1)[1])
+
+            def voters():
+                members = group.status(group.leader())["members"]
+                return sorted(int(m.split()[0][3:]) for m in (x.decode() for x in members)
+                              if "voter=1" in m)
+            wait_for(lambda: voters() == [1, 2, 3, 4], 30, "four voters")
+            wait_for(lambda: converged(group, (1, 2, 3, 4)), 30, "the new member caught up")
+            # With four voters a majority is three: the new member must be one of them.
+            victim = next(i for i in (1, 2, 3) if i != group.leader())
+            group.kill(victim)
+            for k in range(20):
+                write(group, 4, f"with-four-{k}", "v")
+            follower = next(i for i in group.nodes if i != group.leader() and i != 4)
+            reply = group.client(follower).execute_command("GROUP", "REMOVE", "4")
+            if reply not in (b"OK", "OK", True):
+                raise Failure(f"GROUP REMOVE: {reply}")
+            wait_for(lambda: 4 not in voters(), 30, "the fourth member removed")
+            write(group, group.leader(), "after-remove", "v")
+        finally:
+            group.stop_all()
+
+
 class History:
     """A Jepsen-shaped history (docs/checking.md), in real-time order: an invoke is written
     before its request leaves, a completion after its reply arrived."""
@@ -386,4 +425,5 @@ if __name__ == "__main__":
     sys.exit(main([test_three_members_agree, test_leader_killed_and_restarted,
                    test_lagging_member_catches_up_by_snapshot,
                    test_five_members_lose_two_then_three, test_follower_stopped_for_100000_writes,
+                   test_member_joins_and_is_removed,
                    test_histories_linearizable_under_leader_kills]))
