@@ -484,8 +484,8 @@ static int start_replica(struct node *node) {
     STOA_LOG_INFO(&node->log, "bin", "replica group member",
                   STOA_FIELD_UINT("self", options.self_id),
                   STOA_FIELD_UINT("members", node->members.count), STOA_FIELD_STR("peer", text),
-                  STOA_FIELD_STR("note", "the Geomys, HTTP and multiverse9 doors are not served "
-                                         "by group members yet"));
+                  STOA_FIELD_STR("note", "the Geomys and multiverse9 doors are not served by "
+                                         "group members yet"));
     return STOA_OK;
 }
 
@@ -650,6 +650,7 @@ static int start_http(struct node *node) {
                                      sizeof(retrieval_mode)),
         .replication_factor = config->node_storage_replication_factor,
         .resp = node->server,
+        .replica = node->replica,
         .log = &node->log};
     int result = stoa_address_parse_host(config->listen_host, strlen(config->listen_host),
                                          (uint16_t)config->listen_http_port, &options.address);
@@ -685,8 +686,9 @@ static void stop_doors(struct node *node) {
     }
 }
 
-/* The front doors; a member of a replica group serves RESP only, for now: the other doors
- * write to the engine directly. */
+/* The front doors; a member of a replica group serves RESP and HTTP, which run every command
+ * through the replica. Geomys and multiverse9 write to the engine directly, so members do not
+ * serve them yet. */
 static int start_doors(struct node *node) {
     int result = STOA_OK;
     if (node->members.count > 0) {
@@ -702,9 +704,9 @@ static int start_doors(struct node *node) {
         if (result == STOA_OK) {
             result = start_multiverse9(node);
         }
-        if (result == STOA_OK) {
-            result = start_http(node);
-        }
+    }
+    if (result == STOA_OK) {
+        result = start_http(node);
     }
     if (result != STOA_OK) {
         stop_doors(node);

@@ -18,6 +18,10 @@
 /* The listen(2) backlog: as libuv's listeners in the other doors. */
 #define LISTEN_BACKLOG 511
 
+/* Retry-After of a 503 from the replica group (no leader, or not applied): an election takes
+ * 300-600 ms with the default timing (docs/replication.md), so a second covers one. */
+#define RETRY_AFTER_SECONDS "1"
+
 static void drive(struct stoa_http_server *server);
 static void commit(struct stoa_http_server *server);
 static void maybe_stopped(struct stoa_http_server *server);
@@ -90,6 +94,100 @@ static void on_sweep(void *context) {
     server->in_timer = false;
 }
 
+/* ---- requests waiting for the replica group ---- */
+
+static void group_push(struct request **list, struct request *request) {
+    request->group_previous = NULL;
+    request->group_next = *list;
+    if (*list != NULL) {
+        (*list)->group_previous = request;
+    }
+    *list = request;
+}
+
+static void group_unlink(struct request **list, struct request *request) {
+    if (request->group_previous != NULL) {
+        request->group_previous->group_next = request->group_next;
+    } else {
+        *list = request->group_next;
+    }
+    if (request->group_next != NULL) {
+        request->group_next->group_previous = request->group_previous;
+    }
+    request->group_previous = NULL;
+    request->group_next = NULL;
+}
+
+void stoa_http_group_wait(struct request *request) {
+    struct stoa_http_server *server = request->server;
+    request->with_group = true;
+    group_push(&server->group_waiting, request);
+    /* A command handed to the group outside the loop's I/O phase (from a timer, or from this
+     * door's hook after the replica's hook ran) must not wait for the next I/O to be
+     * proposed: the next loop iteration runs the hooks without waiting. */
+    server->env->ops->loop_hook_wake(server->hook);
+}
+
+/* The replica's done callback. It may run inside stoa_replica_write (the route then goes on
+ * at once, in run_in_group) or later from the replica's own callbacks, where the door must not
+ * drive libmicrohttpd: the request then moves to the answered list, whose next steps run at
+ * this door's loop hook. */
+static void on_group_answer(struct stoa_replica_waiter *waiter) {
+    struct request *request = waiter->context;
+    struct stoa_http_server *server = request->server;
+    request->answered = true;
+    if (!request->with_group) {
+        return;
+    }
+    group_unlink(&server->group_waiting, request);
+    group_push(&server->group_answered, request);
+    server->env->ops->loop_hook_wake(server->hook);
+}
+
+/* Runs the next step of every request the group has answered; a request whose route is done
+ * is resumed and answered, one whose next command went to the group waits again. */
+static void group_continue(struct stoa_http_server *server) {
+    bool resumed = false;
+    /* Each request is on the list once at a time: the bound is the number of connections. */
+    for (size_t guard = server->options.clients_max + 1;
+         server->group_answered != NULL && guard > 0; guard--) {
+        struct request *request = server->group_answered;
+        group_unlink(&server->group_answered, request);
+        request->with_group = false;
+        stoa_http_group_continue(request);
+        if (request->with_group) {
+            continue;
+        }
+        /* A member's routes never wait for the engine's log: they are done. */
+        STOA_ASSERT(request->ready && request->suspended);
+        request->suspended = false;
+        MHD_resume_connection(request->mhd);
+        resumed = true;
+    }
+    if (resumed) {
+        drive(server);
+    }
+}
+
+/* Stopping: the answered requests go on; those still waiting for the group are answered 504
+ * (whatever they asked may still happen) and their waiters cancelled. */
+static void group_abandon(struct stoa_http_server *server) {
+    group_continue(server);
+    for (size_t guard = server->options.clients_max + 1; server->group_waiting != NULL && guard > 0;
+         guard--) {
+        struct request *request = server->group_waiting;
+        group_unlink(&server->group_waiting, request);
+        request->with_group = false;
+        stoa_replica_cancel(server->options.replica, &request->waiter);
+        stoa_http_fail(request, MHD_HTTP_GATEWAY_TIMEOUT, "timeout",
+                       "the node stopped before the group answered: the outcome is unknown");
+        request->suspended = false;
+        MHD_resume_connection(request->mhd);
+    }
+    STOA_ASSERT(server->group_waiting == NULL);
+    drive(server);
+}
+
 /* ---- requests ---- */
 
 static struct request *request_new(struct stoa_http_server *server, struct MHD_Connection *mhd) {
@@ -107,10 +205,32 @@ static struct request *request_new(struct stoa_http_server *server, struct MHD_C
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(mhd, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     request->connection = info != NULL ? info->socket_context : NULL;
+    request->capture = &server->capture;
+    request->scratch = &server->scratch;
+    if (server->options.replica != NULL) {
+        /* The route may wait for the group between its commands: its reply and its object
+         * must be its own. */
+        stoa_http_capture_init(&request->own_capture, STOA_VALUE_BYTES_MAX);
+        stoa_buf_init(&request->own_scratch, server->options.body_bytes_max + 1);
+        stoa_replica_waiter_init(&request->waiter, &request->own_capture.reply, on_group_answer,
+                                 request);
+        request->capture = &request->own_capture;
+        request->scratch = &request->own_scratch;
+    }
     return request;
 }
 
 static void request_free(struct request *request) {
+    struct stoa_http_server *server = request->server;
+    if (server->options.replica != NULL) {
+        if (request->with_group) {
+            group_unlink(request->answered ? &server->group_answered : &server->group_waiting,
+                         request);
+        }
+        stoa_replica_waiter_free(server->options.replica, &request->waiter);
+        stoa_http_capture_free(&request->own_capture);
+        stoa_buf_free(&request->own_scratch);
+    }
     stoa_buf_free(&request->body);
     stoa_buf_free(&request->parameter);
     stoa_buf_free(&request->response);
@@ -155,6 +275,9 @@ static enum MHD_Result queue(struct request *request) {
     }
     if (request->location != NULL) {
         MHD_add_response_header(response, MHD_HTTP_HEADER_LOCATION, request->location);
+    }
+    if (request->retry_after) {
+        MHD_add_response_header(response, MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER_SECONDS);
     }
     MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     enum MHD_Result result = MHD_queue_response(request->mhd, request->status, response);
@@ -269,6 +392,12 @@ static enum MHD_Result on_access(void *context, struct MHD_Connection *mhd, cons
     if (request->ready) {
         return queue(request);
     }
+    if (request->with_group) {
+        /* Answered once the group has: the route goes on from the loop hook. */
+        MHD_suspend_connection(mhd);
+        request->suspended = true;
+        return MHD_YES;
+    }
     /* A write: answered at the loop hook once the log is durable. */
     MHD_suspend_connection(mhd);
     STOA_LOG_DEBUG(server->log, MODULE, "suspended until durable",
@@ -301,18 +430,28 @@ static void on_mhd_log(void *context, const char *format, va_list arguments) {
 
 /* ---- driving libmicrohttpd from the loop ---- */
 
-/* Runs libmicrohttpd on whatever is ready, then sets the timer to its next timeout. Called
- * from the timer's own callback, a timeout of 0 becomes 1 ms: libuv runs a timer restarted
- * at 0 from its callback again at once, and the loop would never get past its timers. */
+/* Runs libmicrohttpd on whatever is ready, again while it says more is ready at once (a
+ * resumed connection, whose response has just gone out, returns to libmicrohttpd's epoll set
+ * only on the next run: without it, a keep-alive client's next request would wait for the
+ * timer), then sets the timer to its next timeout. Called from the timer's own callback, a
+ * timeout of 0 becomes 1 ms: libuv runs a timer restarted at 0 from its callback again at
+ * once, and the loop would never get past its timers. */
 static void drive(struct stoa_http_server *server) {
     if (server->driving || server->daemon == NULL) {
         return;
     }
     server->driving = true;
-    (void)MHD_run(server->daemon);
-    server->driving = false;
     MHD_UNSIGNED_LONG_LONG timeout = 0;
-    if (MHD_get_timeout(server->daemon, &timeout) == MHD_YES) {
+    bool has_timeout = false;
+    for (int round = 0; round < STOA_HTTP_DRIVE_ROUNDS_MAX; round++) {
+        (void)MHD_run(server->daemon);
+        has_timeout = MHD_get_timeout(server->daemon, &timeout) == MHD_YES;
+        if (!has_timeout || timeout > 0) {
+            break;
+        }
+    }
+    server->driving = false;
+    if (has_timeout) {
         int64_t delay = timeout > (MHD_UNSIGNED_LONG_LONG)INT32_MAX ? INT32_MAX : (int64_t)timeout;
         if (delay == 0 && server->in_timer) {
             delay = 1;
@@ -387,7 +526,11 @@ static void on_timer(void *context) {
 }
 
 static void on_hook(void *context) {
-    commit(context);
+    struct stoa_http_server *server = context;
+    if (server->group_answered != NULL) {
+        group_continue(server);
+    }
+    commit(server);
 }
 
 /* ---- Swagger UI assets ---- */
@@ -612,6 +755,9 @@ void stoa_http_server_stop(struct stoa_http_server *server, void (*on_stopped)(v
     server->stopped_context = context;
     /* A last group commit answers the suspended requests (libmicrohttpd must have resumed
      * every connection before it stops), and one more run sends what it can. */
+    if (server->options.replica != NULL) {
+        group_abandon(server);
+    }
     commit(server);
     drive(server);
     server->stopping = true;

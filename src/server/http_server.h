@@ -17,12 +17,24 @@
  * while reading a chunked body); a request must arrive whole within request_timeout_ms, and
  * a connection idle that long is closed, so a client sending one byte a second is cut off.
  *
- * Nomad's runtime config routes change the node's storage mode, retrieval mode and
- * replication factor defaults, kept here and reported by /v1/status (a single node has no
- * replicas: the modes are validated and recorded, and act once replication exists).
+ * On a member of a replica group (options.replica set) no route touches the engine's writes
+ * directly: every command of a route goes through the replica (server/replica.h), writes with
+ * stoa_replica_write and reads with stoa_replica_read, in the modes of the request's
+ * ?consistency= or the node's defaults. A route then runs as a chain of steps: each command's
+ * reply arrives in the request's own capture, the connection stays suspended while the group
+ * works, and the next step (another command, or the response) runs from this door's loop hook
+ * once the group has answered. The group's refusals become 503 with Retry-After (CLUSTERDOWN,
+ * TRYAGAIN: not applied) and 504 (TIMEOUT: outcome unknown); /readyz is 503 while no leader
+ * is known; /v1/status shows the group.
  *
- * Ownership: the server borrows the env, the engine, the log, and the RESP server and
- * node id given in the options for its whole life.
+ * Nomad's runtime config routes change the node's storage mode, retrieval mode and
+ * replication factor defaults, kept here and reported by /v1/status. On a single node the
+ * modes are validated and recorded; on a group member the retrieval mode is the default of
+ * reads, and the storage mode of writes (every write is served safe for now:
+ * docs/replication.md).
+ *
+ * Ownership: the server borrows the env, the engine, the log, and the RESP server, the
+ * replica and node id given in the options for its whole life (stop it before the replica).
  */
 #ifndef STOA_SERVER_HTTP_SERVER_H
 #define STOA_SERVER_HTTP_SERVER_H
@@ -37,6 +49,8 @@
 #include "util/env.h"
 #include "util/log.h"
 
+struct stoa_replica;
+
 struct stoa_http_server_options {
     struct stoa_address address; /* port 0 binds a free port: see stoa_http_server_address */
     size_t clients_max;
@@ -47,7 +61,8 @@ struct stoa_http_server_options {
     const char *storage_mode; /* "fast" or "safe": the initial defaults */
     const char *retrieval_mode;
     int64_t replication_factor;
-    struct stoa_server *resp; /* for /metrics (command stats, connections); may be NULL */
+    struct stoa_server *resp;     /* for /metrics (command stats, connections); may be NULL */
+    struct stoa_replica *replica; /* a member of a replica group; NULL = a single node */
     const struct stoa_log *log;
 };
 

@@ -18,6 +18,7 @@
 #include "proto/http_metrics.h"
 #include "proto/http_route.h"
 #include "server/http_server.h"
+#include "server/replica.h"
 #include "util/buf.h"
 
 /* One TCP connection, for its request deadline. */
@@ -29,6 +30,11 @@ struct http_connection {
     struct http_connection *previous;
     struct http_connection *next;
 };
+
+struct request;
+
+/* A route's next step, run once the reply of its command is in request->capture. */
+typedef void (*http_step_fn)(struct request *request);
 
 /* One request, from its headers to its response. */
 struct request {
@@ -52,6 +58,30 @@ struct request {
     size_t static_length;
     struct stoa_buf response;
     struct request *next_waiting;
+
+    /* The reply of the current command, and where a decoded GameObject lives: the server's
+     * own on a single node (a route runs to its end at once), the request's on a member of a
+     * replica group (a route waits for the group between its commands). */
+    struct stoa_http_capture *capture;
+    struct stoa_buf *scratch;
+    struct stoa_http_object object;        /* PUT /v1/objects: the object, between steps */
+    bool inserted;                         /* PUT /v1/objects: it did not exist */
+    bool retry_after;                      /* a 503 the client may retry: Retry-After is set */
+    enum stoa_replica_read_mode read_mode; /* ?consistency, else the server's retrieval mode */
+    enum stoa_replica_write_mode write_mode;
+
+    /* ---- on a member of a replica group (server->options.replica set) ---- */
+    struct stoa_replica_waiter waiter; /* set up once per request; its reply is own_capture */
+    struct stoa_http_capture own_capture;
+    struct stoa_buf own_scratch;
+    http_step_fn step;  /* what runs once the group has answered */
+    int command_id;     /* the command with the group, for its metrics */
+    int64_t command_ns; /* when it was handed to the group */
+    bool answered;      /* the group has answered the current command */
+    bool with_group;    /* the current command waits for the group (the request is on
+                           server->group_waiting or, answered, on server->group_answered) */
+    struct request *group_previous;
+    struct request *group_next;
 };
 
 /* A static file of the Swagger UI, read at start. */
@@ -82,7 +112,9 @@ struct stoa_http_server {
     struct stoa_env_loop_hook *hook;
     struct stoa_address address;
     struct http_connection *connections;
-    struct request *waiting; /* suspended until the log is durable */
+    struct request *waiting;        /* suspended until the log is durable */
+    struct request *group_waiting;  /* suspended until the group answers (doubly linked) */
+    struct request *group_answered; /* answered; their next step runs at the loop hook */
     bool writes_pending;
     bool driving;
     bool in_timer; /* inside a timer callback of this server */
@@ -120,9 +152,19 @@ void stoa_http_fail(struct request *request, unsigned status, const char *code,
 /* Whether a request to this route with this method carries a JSON body (415 without one). */
 bool stoa_http_route_wants_json(const struct stoa_http_route *route, enum stoa_http_method method);
 
-/* Whether the node can serve: not draining, not stopping, the engine taking writes. Sets
- * *reason when not. */
+/* Whether the node can serve: not draining, not stopping, the engine taking writes and, on a
+ * member of a replica group, a leader known. Sets *reason when not. */
 bool stoa_http_ready(const struct stoa_http_server *server, const char **reason);
+
+/* The group has answered request's command (its reply is in request->capture): counts the
+ * command and runs request->step. */
+void stoa_http_group_continue(struct request *request);
+
+/* ---- http_server.c ---- */
+
+/* A command of request went to the replica group (request->step continues the route once
+ * it answers): the request waits on server->group_waiting. */
+void stoa_http_group_wait(struct request *request);
 
 /* ---- http_server_metrics.c ---- */
 

@@ -152,25 +152,44 @@ void stoa_http_metrics(struct request *request) {
     request->ready = true;
 }
 
+/* On a member of a replica group, the group as this member sees it: ,"group":{...}; on a
+ * single node nothing. */
+static void group_status(const struct stoa_http_server *server, char *text, size_t capacity) {
+    text[0] = '\0';
+    if (server->options.replica == NULL) {
+        return;
+    }
+    static const char *const roles[] = {"follower", "candidate", "leader"};
+    struct stoa_paxos_status status;
+    stoa_replica_status(server->options.replica, &status);
+    snprintf(text, capacity,
+             ",\"group\":{\"self\":%" PRIu32 ",\"role\":\"%s\",\"leader\":%" PRIu32
+             ",\"commitIndex\":%" PRIu64 ",\"appliedIndex\":%" PRIu64 "}",
+             status.self_id, (unsigned)status.role < 3 ? roles[status.role] : "unknown",
+             status.leader_id, status.commit_index, status.applied_index);
+}
+
 void stoa_http_status(struct request *request) {
     const struct stoa_http_server *server = request->server;
     struct stoa_engine_stats stats;
     stoa_engine_stats(server->engine, &stats);
     const char *reason = NULL;
     bool ready = stoa_http_ready(server, &reason);
+    char group[256];
+    group_status(server, group, sizeof(group));
     char text[1024];
     int n = snprintf(
         text, sizeof(text),
         "{\"node\":\"%s\",\"version\":\"%s\",\"ready\":%s,\"uptimeSeconds\":%" PRId64
         ",\"storageMode\":\"%s\",\"retrievalMode\":\"%s\",\"replicationFactor\":%" PRId64
         ",\"keys\":%zu,\"appliedIndex\":%" PRIu64 ",\"durableIndex\":%" PRIu64
-        ",\"draining\":%s,\"httpConnections\":%" PRIu64 "}",
+        ",\"draining\":%s,\"httpConnections\":%" PRIu64 "%s}",
         server->options.node_id != NULL ? server->options.node_id : "", STOA_VERSION,
         ready ? "true" : "false", (stoa_env_real_ms(server->env) - server->started_ms) / 1000,
         server->storage_mode, server->retrieval_mode, server->replication_factor,
         stoa_keyspace_count(stoa_engine_keyspace(server->engine)), stats.applied_index,
-        stats.durable_index, server->draining ? "true" : "false",
-        server->stats.connections_current);
+        stats.durable_index, server->draining ? "true" : "false", server->stats.connections_current,
+        group);
     request->response.length = 0;
     if (n < 0 || (size_t)n >= sizeof(text) ||
         stoa_buf_append(&request->response, text, (size_t)n) != STOA_OK) {

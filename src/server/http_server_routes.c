@@ -22,6 +22,7 @@ void stoa_http_fail(struct request *request, unsigned status, const char *code,
                     const char *message) {
     request->response.length = 0;
     request->static_body = NULL;
+    request->retry_after = false;
     (void)stoa_http_error_body(&request->response, code, message);
     respond(request, status, JSON);
 }
@@ -73,17 +74,74 @@ bool stoa_http_ready(const struct stoa_http_server *server, const char **reason)
         *reason = "the node is draining (POST /v1/drain)";
         return false;
     }
+    if (server->options.replica != NULL) {
+        struct stoa_paxos_status status;
+        stoa_replica_status(server->options.replica, &status);
+        if (status.leader_id == 0) {
+            *reason = "no leader is known in the replica group (an election is running, or no "
+                      "majority is up)";
+            return false;
+        }
+    }
     return true;
 }
 
 /* ---- running commands ---- */
 
-/* Runs the command words argv through the command core and the engine; the reply is in
- * server->capture. A write makes the request wait for the log. Returns the result. */
-static int run(struct request *request, const struct stoa_command_argument *argv, size_t argc) {
+static void count_command(struct stoa_http_server *server, int id, bool failed, int64_t start_ns) {
+    struct http_command_metrics *metrics = &server->commands[id];
+    metrics->calls++;
+    metrics->failed += failed;
+    uint64_t us = (uint64_t)(stoa_env_monotonic_ns(server->env) - start_ns) / 1000;
+    stoa_http_histogram_observe(&metrics->latency, us);
+}
+
+void stoa_http_group_continue(struct request *request) {
+    count_command(request->server, request->command_id,
+                  request->capture->kind == STOA_HTTP_CAPTURE_ERROR, request->command_ns);
+    request->step(request);
+}
+
+/* On a member of a replica group: the command goes through the group. A write is always
+ * answered through the waiter (maybe before stoa_replica_write returns); a read may be
+ * answered at once. Either way, next runs once the answer is in the capture. */
+static void run_in_group(struct request *request, int id, const struct stoa_commands_output *out,
+                         int64_t now_ms, http_step_fn next) {
+    struct stoa_http_server *server = request->server;
+    struct stoa_replica *replica = server->options.replica;
+    request->step = next;
+    request->command_id = id;
+    request->command_ns = stoa_env_monotonic_ns(server->env);
+    request->answered = false;
+    if (out->kind == STOA_COMMANDS_KIND_WRITE) {
+        struct stoa_command write = {.opcode = out->opcode,
+                                     .stamp_ms = now_ms,
+                                     .argument_count = out->argument_count,
+                                     .arguments = out->arguments};
+        (void)stoa_replica_write(replica, &write, request->write_mode, &request->waiter);
+    } else {
+        STOA_ASSERT(out->kind == STOA_COMMANDS_KIND_READ);
+        if (stoa_replica_read(replica, now_ms, out->opcode, out->arguments, out->argument_count,
+                              request->read_mode, &request->waiter)) {
+            request->answered = true;
+        }
+    }
+    if (request->answered) {
+        stoa_http_group_continue(request);
+    } else {
+        stoa_http_group_wait(request);
+    }
+}
+
+/* Runs the command words argv through the command core, then next once the reply is in
+ * request->capture. On a single node that is at once, against the engine (a write makes the
+ * request wait for the log afterwards: request->wait_index); on a member of a replica group
+ * it is once the group has answered, at once or later from the loop hook. */
+static void run(struct request *request, const struct stoa_command_argument *argv, size_t argc,
+                http_step_fn next) {
     struct stoa_http_server *server = request->server;
     struct stoa_commands_output *out = &server->translated;
-    struct stoa_http_capture *capture = &server->capture;
+    struct stoa_http_capture *capture = request->capture;
     stoa_http_capture_reset(capture);
     const struct stoa_commands_spec *spec = NULL;
     int64_t now = stoa_env_real_ms(server->env);
@@ -93,7 +151,12 @@ static int run(struct request *request, const struct stoa_command_argument *argv
     }
     if (result != STOA_OK) {
         capture->reply.ops->error(&capture->reply, result, out->error);
-        return result;
+        next(request);
+        return;
+    }
+    if (server->options.replica != NULL) {
+        run_in_group(request, spec->id, out, now, next);
+        return;
     }
     int64_t start_ns = stoa_env_monotonic_ns(server->env);
     if (out->kind == STOA_COMMANDS_KIND_WRITE) {
@@ -112,12 +175,8 @@ static int run(struct request *request, const struct stoa_command_argument *argv
         result = stoa_engine_query(server->engine, now, out->opcode, out->arguments,
                                    out->argument_count, &capture->reply);
     }
-    struct http_command_metrics *metrics = &server->commands[spec->id];
-    metrics->calls++;
-    metrics->failed += result != STOA_OK;
-    uint64_t us = (uint64_t)(stoa_env_monotonic_ns(server->env) - start_ns) / 1000;
-    stoa_http_histogram_observe(&metrics->latency, us);
-    return result;
+    count_command(server, spec->id, result != STOA_OK, start_ns);
+    next(request);
 }
 
 static struct stoa_command_argument word(const char *text) {
@@ -154,11 +213,34 @@ static void fail_engine(struct request *request, int code, const char *text) {
     }
 }
 
+static bool starts_with(const char *text, const char *prefix) {
+    return strncmp(text, prefix, strlen(prefix)) == 0;
+}
+
+/* The replica group's own answers (server/replica.h): CLUSTERDOWN (no leader) and TRYAGAIN
+ * (not applied) say the command did not happen, so the client may retry: 503 with
+ * Retry-After; TIMEOUT says its outcome is unknown: 504. Returns false for any other error. */
+static bool fail_group(struct request *request, const char *text) {
+    if (starts_with(text, "CLUSTERDOWN") || starts_with(text, "TRYAGAIN")) {
+        stoa_http_fail(request, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", text);
+        request->retry_after = true;
+        return true;
+    }
+    if (starts_with(text, "TIMEOUT")) {
+        stoa_http_fail(request, MHD_HTTP_GATEWAY_TIMEOUT, "timeout", text);
+        return true;
+    }
+    return false;
+}
+
 /* Whether the capture holds an error; if so, answers it. */
 static bool failed(struct request *request) {
-    const struct stoa_http_capture *capture = &request->server->capture;
+    const struct stoa_http_capture *capture = request->capture;
     if (capture->kind != STOA_HTTP_CAPTURE_ERROR) {
         return false;
+    }
+    if (request->server->options.replica != NULL && fail_group(request, capture->error)) {
+        return true;
     }
     fail_engine(request, capture->error_code, capture->error);
     return true;
@@ -166,12 +248,17 @@ static bool failed(struct request *request) {
 
 /* ---- GameObjects ---- */
 
-/* Reads object id and, when found, appends its JSON. Returns 0, STOA_ERR_NOT_FOUND, or an
- * error already answered. */
-static int object_read(struct request *request, const uint8_t *id, size_t id_length) {
+/* OBJGET of id; next reads its reply with object_reply. */
+static void object_read(struct request *request, const uint8_t *id, size_t id_length,
+                        http_step_fn next) {
     struct stoa_command_argument argv[2] = {word("objget"), bytes(id, id_length)};
-    (void)run(request, argv, 2);
-    const struct stoa_http_capture *capture = &request->server->capture;
+    run(request, argv, 2, next);
+}
+
+/* Puts the object of OBJGET's reply, when found, in the response as JSON. Returns 0,
+ * STOA_ERR_NOT_FOUND, or an error already answered. */
+static int object_reply(struct request *request) {
+    const struct stoa_http_capture *capture = request->capture;
     if (failed(request)) {
         return STOA_ERR_INVALID;
     }
@@ -199,10 +286,8 @@ static int object_read(struct request *request, const uint8_t *id, size_t id_len
     return STOA_OK;
 }
 
-static void object_get(struct request *request) {
-    const uint8_t *id = request->parameter.data;
-    size_t length = request->parameter.length;
-    int result = object_read(request, id, length);
+static void object_got(struct request *request) {
+    int result = object_reply(request);
     if (result == STOA_OK) {
         respond(request, MHD_HTTP_OK, JSON);
     } else if (result == STOA_ERR_NOT_FOUND) {
@@ -210,12 +295,16 @@ static void object_get(struct request *request) {
     }
 }
 
+static void object_get(struct request *request) {
+    object_read(request, request->parameter.data, request->parameter.length, object_got);
+}
+
 /* Decodes the body as a GameObject; answers 400 when it is not one. */
 static bool decode_object(struct request *request, bool id_required,
                           struct stoa_http_object *object) {
     char error[STOA_HTTP_ERROR_TEXT_BYTES_MAX];
     int result = stoa_http_object_decode(request->body.data, request->body.length, id_required,
-                                         &request->server->scratch, object, error, sizeof(error));
+                                         request->scratch, object, error, sizeof(error));
     if (result != STOA_OK) {
         stoa_http_fail(request, MHD_HTTP_BAD_REQUEST, "bad_request",
                        result == STOA_ERR_NOMEM ? "out of memory" : error);
@@ -224,9 +313,9 @@ static bool decode_object(struct request *request, bool id_required,
     return true;
 }
 
-/* OBJPUT (insert) or OBJUPDATE of object; the reply is in the capture. */
+/* OBJPUT (insert) or OBJUPDATE of object; next reads the reply. */
 static void object_write(struct request *request, const struct stoa_http_object *object,
-                         bool insert) {
+                         bool insert, http_step_fn next) {
     char ttl[24];
     char creation[24];
     snprintf(ttl, sizeof(ttl), "%" PRId64, object->ttl_s);
@@ -239,11 +328,18 @@ static void object_write(struct request *request, const struct stoa_http_object 
     if (insert) {
         struct stoa_command_argument argv[5] = {word("objput"), id, value, word(creation),
                                                 word(ttl)};
-        (void)run(request, argv, 5);
+        run(request, argv, 5, next);
     } else {
         struct stoa_command_argument argv[4] = {word("objupdate"), id, value, word(ttl)};
-        (void)run(request, argv, 4);
+        run(request, argv, 4, next);
     }
+}
+
+static void nomad_written(struct request *request) {
+    if (!failed(request)) {
+        respond_json(request, MHD_HTTP_OK, "{\"result\":true}");
+    }
+    request->ready = request->wait_index == 0;
 }
 
 /* Nomad's POST /put (insert) and PUT /update: {"result": true}, 409 / 404 otherwise. */
@@ -252,9 +348,13 @@ static void nomad_write(struct request *request, bool insert) {
     if (!decode_object(request, true, &object)) {
         return;
     }
-    object_write(request, &object, insert);
+    object_write(request, &object, insert, nomad_written);
+}
+
+static void nomad_deleted(struct request *request) {
     if (!failed(request)) {
-        respond_json(request, MHD_HTTP_OK, "{\"result\":true}");
+        bool deleted = request->capture->integer == 1;
+        respond_json(request, MHD_HTTP_OK, deleted ? "{\"result\":true}" : "{\"result\":false}");
     }
     request->ready = request->wait_index == 0;
 }
@@ -262,38 +362,70 @@ static void nomad_write(struct request *request, bool insert) {
 static void nomad_delete(struct request *request) {
     struct stoa_command_argument argv[2] = {
         word("objdelete"), bytes(request->parameter.data, request->parameter.length)};
-    (void)run(request, argv, 2);
-    if (!failed(request)) {
-        bool deleted = request->server->capture.integer == 1;
-        respond_json(request, MHD_HTTP_OK, deleted ? "{\"result\":true}" : "{\"result\":false}");
+    run(request, argv, 2, nomad_deleted);
+}
+
+/* PUT /v1/objects/{id} runs OBJUPDATE, then OBJPUT if the object did not exist, then OBJGET
+ * for the answer; each step runs once the previous command has been answered. */
+static void object_put_read(struct request *request) {
+    int result = object_reply(request);
+    if (result == STOA_OK) {
+        respond(request, request->inserted ? MHD_HTTP_CREATED : MHD_HTTP_OK, JSON);
+    } else if (result == STOA_ERR_NOT_FOUND) {
+        /* A ttl already past, or a delete in between. */
+        stoa_http_fail(request, MHD_HTTP_NOT_FOUND, "not_found",
+                       "the object was written but is gone (expired or deleted)");
     }
     request->ready = request->wait_index == 0;
 }
 
+static void object_put_written(struct request *request) {
+    if (failed(request)) {
+        request->ready = request->wait_index == 0;
+        return;
+    }
+    /* The answer must show this write: on a group member the read is linearizable whatever
+     * the request's consistency. */
+    request->read_mode = STOA_REPLICA_READ_SAFE;
+    object_read(request, request->parameter.data, request->parameter.length, object_put_read);
+}
+
+static void object_put_updated(struct request *request) {
+    request->inserted = request->capture->kind == STOA_HTTP_CAPTURE_ERROR &&
+                        request->capture->error_code == STOA_ERR_NOT_FOUND;
+    if (request->inserted) {
+        object_write(request, &request->object, true, object_put_written);
+    } else {
+        object_put_written(request);
+    }
+}
+
 /* PUT /v1/objects/{id}: insert (201) or replace (200); the answer is the stored object. */
 static void object_put(struct request *request) {
-    struct stoa_http_object object;
-    if (!decode_object(request, false, &object)) {
+    struct stoa_http_object *object = &request->object;
+    if (!decode_object(request, false, object)) {
         return;
     }
     const uint8_t *id = request->parameter.data;
     size_t id_length = request->parameter.length;
-    if (object.id != NULL &&
-        (object.id_length != id_length || memcmp(object.id, id, id_length) != 0)) {
+    if (object->id != NULL &&
+        (object->id_length != id_length || memcmp(object->id, id, id_length) != 0)) {
         stoa_http_fail(request, MHD_HTTP_BAD_REQUEST, "bad_request",
                        "the body's id differs from the path's");
         return;
     }
-    object.id = id;
-    object.id_length = id_length;
-    object_write(request, &object, false);
-    bool insert = request->server->capture.kind == STOA_HTTP_CAPTURE_ERROR &&
-                  request->server->capture.error_code == STOA_ERR_NOT_FOUND;
-    if (insert) {
-        object_write(request, &object, true);
-    }
-    if (!failed(request) && object_read(request, id, id_length) == STOA_OK) {
-        respond(request, insert ? MHD_HTTP_CREATED : MHD_HTTP_OK, JSON);
+    object->id = id;
+    object->id_length = id_length;
+    object_write(request, object, false, object_put_updated);
+}
+
+static void object_deleted(struct request *request) {
+    if (!failed(request)) {
+        if (request->capture->integer == 1) {
+            respond_json(request, MHD_HTTP_OK, "{\"deleted\":true}");
+        } else {
+            stoa_http_fail(request, MHD_HTTP_NOT_FOUND, "not_found", "no such object");
+        }
     }
     request->ready = request->wait_index == 0;
 }
@@ -301,15 +433,7 @@ static void object_put(struct request *request) {
 static void object_delete(struct request *request) {
     struct stoa_command_argument argv[2] = {
         word("objdelete"), bytes(request->parameter.data, request->parameter.length)};
-    (void)run(request, argv, 2);
-    if (!failed(request)) {
-        if (request->server->capture.integer == 1) {
-            respond_json(request, MHD_HTTP_OK, "{\"deleted\":true}");
-        } else {
-            stoa_http_fail(request, MHD_HTTP_NOT_FOUND, "not_found", "no such object");
-        }
-    }
-    request->ready = request->wait_index == 0;
+    run(request, argv, 2, object_deleted);
 }
 
 /* ---- /v1/kv/{key} ---- */
@@ -329,12 +453,34 @@ static const char *query(struct request *request, const char *name, char *text, 
     return text;
 }
 
-/* Checks ?consistency= (fast, safe or parallel: a single node answers every mode alike). */
+/* Sets the request's modes from a consistency mode's name; false for an unknown name. A
+ * write has no parallel mode: it is served safe. */
+static bool set_modes(struct request *request, const char *mode, bool reads, bool writes) {
+    enum stoa_replica_read_mode read = STOA_REPLICA_READ_SAFE;
+    enum stoa_replica_write_mode write = STOA_REPLICA_WRITE_SAFE;
+    if (strcmp(mode, "fast") == 0) {
+        read = STOA_REPLICA_READ_FAST;
+        write = STOA_REPLICA_WRITE_FAST;
+    } else if (strcmp(mode, "parallel") == 0) {
+        read = STOA_REPLICA_READ_PARALLEL;
+    } else if (strcmp(mode, "safe") != 0) {
+        return false;
+    }
+    if (reads) {
+        request->read_mode = read;
+    }
+    if (writes) {
+        request->write_mode = write;
+    }
+    return true;
+}
+
+/* Checks ?consistency= (fast, safe or parallel). On a member of a replica group it chooses
+ * the mode of the request's reads and writes; a single node answers every mode alike. */
 static bool consistency_ok(struct request *request) {
     char text[16];
     const char *mode = query(request, "consistency", text, sizeof(text));
-    if (mode == NULL || strcmp(mode, "fast") == 0 || strcmp(mode, "safe") == 0 ||
-        strcmp(mode, "parallel") == 0) {
+    if (mode == NULL || set_modes(request, mode, true, true)) {
         return true;
     }
     stoa_http_fail(request, MHD_HTTP_BAD_REQUEST, "bad_request",
@@ -342,11 +488,8 @@ static bool consistency_ok(struct request *request) {
     return false;
 }
 
-static void kv_get(struct request *request) {
-    struct stoa_command_argument argv[2] = {
-        word("get"), bytes(request->parameter.data, request->parameter.length)};
-    (void)run(request, argv, 2);
-    const struct stoa_http_capture *capture = &request->server->capture;
+static void kv_got(struct request *request) {
+    const struct stoa_http_capture *capture = request->capture;
     if (failed(request)) {
         return;
     }
@@ -363,15 +506,35 @@ static void kv_get(struct request *request) {
     respond(request, MHD_HTTP_OK, "application/octet-stream");
 }
 
+static void kv_get(struct request *request) {
+    struct stoa_command_argument argv[2] = {
+        word("get"), bytes(request->parameter.data, request->parameter.length)};
+    run(request, argv, 2, kv_got);
+}
+
+static void kv_written(struct request *request) {
+    if (!failed(request)) {
+        respond_json(request, MHD_HTTP_OK, "{\"result\":true}");
+    }
+    request->ready = request->wait_index == 0;
+}
+
 static void kv_put(struct request *request) {
     char ttl_text[24];
     const char *ttl = query(request, "ttl", ttl_text, sizeof(ttl_text));
     struct stoa_command_argument argv[5] = {
         word("set"), bytes(request->parameter.data, request->parameter.length),
         bytes(request->body.data, request->body.length), word("EX"), word(ttl != NULL ? ttl : "")};
-    (void)run(request, argv, ttl != NULL ? 5 : 3);
+    run(request, argv, ttl != NULL ? 5 : 3, kv_written);
+}
+
+static void kv_deleted(struct request *request) {
     if (!failed(request)) {
-        respond_json(request, MHD_HTTP_OK, "{\"result\":true}");
+        if (request->capture->integer == 1) {
+            respond_json(request, MHD_HTTP_OK, "{\"deleted\":true}");
+        } else {
+            stoa_http_fail(request, MHD_HTTP_NOT_FOUND, "not_found", "no such key");
+        }
     }
     request->ready = request->wait_index == 0;
 }
@@ -379,15 +542,7 @@ static void kv_put(struct request *request) {
 static void kv_delete(struct request *request) {
     struct stoa_command_argument argv[2] = {
         word("del"), bytes(request->parameter.data, request->parameter.length)};
-    (void)run(request, argv, 2);
-    if (!failed(request)) {
-        if (request->server->capture.integer == 1) {
-            respond_json(request, MHD_HTTP_OK, "{\"deleted\":true}");
-        } else {
-            stoa_http_fail(request, MHD_HTTP_NOT_FOUND, "not_found", "no such key");
-        }
-    }
-    request->ready = request->wait_index == 0;
+    run(request, argv, 2, kv_deleted);
 }
 
 /* ---- Nomad's runtime config ---- */
@@ -528,6 +683,11 @@ static void with_method(struct request *request, void (*get)(struct request *),
 }
 
 void stoa_http_dispatch(struct request *request) {
+    if (request->server->options.replica != NULL) {
+        /* The node's defaults, which ?consistency= may change (with_method). */
+        (void)set_modes(request, request->server->retrieval_mode, true, false);
+        (void)set_modes(request, request->server->storage_mode, false, true);
+    }
     switch (request->route->id) {
     case STOA_HTTP_ROUTE_NOMAD_HEALTH:
         respond_json(request, MHD_HTTP_OK, "{\"status\":\"UP\"}");

@@ -544,6 +544,10 @@
 /* Group commits one loop hook of the HTTP door makes in a row: resumed keep-alive clients
  * may send their next write at once; the rest waits one loop iteration. */
 #define STOA_HTTP_COMMIT_ROUNDS_MAX 4
+/* libmicrohttpd runs in a row while it says work is ready at once (timeout 0): a resumed
+ * connection goes back to its epoll set only on the run after its response, so the second
+ * run must not wait for a timer; past this, the rest waits for a 1 ms timer. */
+#define STOA_HTTP_DRIVE_ROUNDS_MAX 4
 /* A route's path parameter (an object id or a key), after percent-decoding: a key's bound. */
 #define STOA_HTTP_PARAM_BYTES_MAX STOA_KEY_BYTES_MAX
 /* An error message in a JSON error body. */
