@@ -1,4 +1,4 @@
-/* Histograms and the Prometheus text format. */
+/* The Prometheus text format. */
 #include "proto/http_metrics.h"
 
 #include <stdio.h>
@@ -6,20 +6,6 @@
 
 #include "util/assert.h"
 #include "util/err.h"
-
-const uint64_t stoa_http_histogram_bounds_us[STOA_HTTP_HISTOGRAM_BUCKETS] = {
-    50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000,
-};
-
-void stoa_http_histogram_observe(struct stoa_http_histogram *histogram, uint64_t us) {
-    size_t index = 0;
-    while (index < STOA_HTTP_HISTOGRAM_BUCKETS && us > stoa_http_histogram_bounds_us[index]) {
-        index++;
-    }
-    histogram->buckets[index]++;
-    histogram->count++;
-    histogram->sum_us += us;
-}
 
 void stoa_http_metrics_writer_init(struct stoa_http_metrics_writer *writer, struct stoa_buf *out) {
     writer->out = out;
@@ -103,13 +89,13 @@ void stoa_http_metrics_sample(struct stoa_http_metrics_writer *writer, const cha
 
 void stoa_http_metrics_histogram(struct stoa_http_metrics_writer *writer, const char *name,
                                  const char *label, const char *label_value,
-                                 const struct stoa_http_histogram *histogram) {
+                                 const struct stoa_histogram *histogram) {
     uint64_t cumulative = 0;
-    for (size_t i = 0; i <= STOA_HTTP_HISTOGRAM_BUCKETS; i++) {
+    for (size_t i = 0; i <= STOA_HISTOGRAM_BUCKETS; i++) {
         cumulative += histogram->buckets[i];
         char le[48];
-        if (i < STOA_HTTP_HISTOGRAM_BUCKETS) {
-            snprintf(le, sizeof(le), "le=\"%.6g\"", (double)stoa_http_histogram_bounds_us[i] / 1e6);
+        if (i < STOA_HISTOGRAM_BUCKETS) {
+            snprintf(le, sizeof(le), "le=\"%.6g\"", (double)stoa_histogram_bounds_us[i] / 1e6);
         } else {
             snprintf(le, sizeof(le), "le=\"+Inf\"");
         }

@@ -1,10 +1,10 @@
 /*
- * http_metrics: latency histograms and the Prometheus text exposition format (version
- * 0.0.4) for the HTTP door's /metrics.
+ * http_metrics: the Prometheus text exposition format (version 0.0.4) for the HTTP door's
+ * /metrics.
  *
- * A histogram counts observations in microseconds into fixed buckets whose upper bounds are
- * stoa_http_histogram_bounds_us (50 us .. 1 s, then +Inf); it is written in seconds, as
- * Prometheus expects ("_bucket{le=...}" cumulative, "_sum", "_count").
+ * A latency histogram (util/histogram.h: microseconds into buckets of 50 us .. 1 s, then
+ * +Inf) is written in seconds, as Prometheus expects ("_bucket{le=...}" cumulative, "_sum",
+ * "_count").
  *
  * The writer appends to a buffer; a failed append (the buffer's limit) is kept as a sticky
  * error the caller checks once at the end. Label values are escaped as the format says
@@ -19,18 +19,8 @@
 #include <stdint.h>
 
 #include "util/buf.h"
+#include "util/histogram.h"
 #include "util/limits.h"
-
-struct stoa_http_histogram {
-    uint64_t buckets[STOA_HTTP_HISTOGRAM_BUCKETS + 1]; /* not cumulative; the last is +Inf */
-    uint64_t count;
-    uint64_t sum_us;
-};
-
-/* The buckets' upper bounds in microseconds, ascending. */
-extern const uint64_t stoa_http_histogram_bounds_us[STOA_HTTP_HISTOGRAM_BUCKETS];
-
-void stoa_http_histogram_observe(struct stoa_http_histogram *histogram, uint64_t us);
 
 struct stoa_http_metrics_writer {
     struct stoa_buf *out;
@@ -51,6 +41,6 @@ void stoa_http_metrics_sample(struct stoa_http_metrics_writer *writer, const cha
  * and name_count. label may be NULL. */
 void stoa_http_metrics_histogram(struct stoa_http_metrics_writer *writer, const char *name,
                                  const char *label, const char *label_value,
-                                 const struct stoa_http_histogram *histogram);
+                                 const struct stoa_histogram *histogram);
 
 #endif

@@ -287,7 +287,7 @@ static enum MHD_Result queue(struct request *request) {
     uint64_t us = (uint64_t)(stoa_env_monotonic_ns(server->env) - request->start_ns) / 1000;
     if (request->route != NULL) {
         server->route_requests[request->route->id]++;
-        stoa_http_histogram_observe(&server->route_latency[request->route->id], us);
+        stoa_histogram_observe(&server->route_latency[request->route->id], us);
     }
     return result;
 }
@@ -472,14 +472,11 @@ static void commit(struct stoa_http_server *server) {
             server->writes_pending = false;
             struct stoa_engine_stats before;
             stoa_engine_stats(server->engine, &before);
-            int64_t start_ns = stoa_env_monotonic_ns(server->env);
             (void)stoa_engine_flush(server->engine);
-            uint64_t us = (uint64_t)(stoa_env_monotonic_ns(server->env) - start_ns) / 1000;
             struct stoa_engine_stats after;
             stoa_engine_stats(server->engine, &after);
             if (after.flushes > before.flushes) {
                 server->stats.flushes++;
-                stoa_http_histogram_observe(&server->fsync_latency, us);
             }
         }
         if (server->waiting == NULL) {

@@ -97,7 +97,7 @@ struct http_asset {
 struct http_command_metrics {
     uint64_t calls;
     uint64_t failed;
-    struct stoa_http_histogram latency;
+    struct stoa_histogram latency;
 };
 
 struct stoa_http_server {
@@ -134,9 +134,8 @@ struct stoa_http_server {
     struct stoa_http_server_stats stats;
     struct http_command_metrics commands[STOA_COMMANDS_COUNT];
     uint64_t route_requests[STOA_HTTP_ROUTE_COUNT];
-    struct stoa_http_histogram route_latency[STOA_HTTP_ROUTE_COUNT];
+    struct stoa_histogram route_latency[STOA_HTTP_ROUTE_COUNT];
     uint64_t status_classes[6]; /* [1..5]: 1xx .. 5xx */
-    struct stoa_http_histogram fsync_latency;
 };
 
 /* ---- http_server_routes.c ---- */

@@ -128,11 +128,18 @@ static void node_metrics(struct stoa_http_metrics_writer *writer,
           "Seconds since the newest snapshot was made; -1 when there is none.", age);
     gauge(writer, "stoa_writes_refused", "1 when the engine refuses writes after a log failure.",
           stats.failure != 0 ? 1.0 : 0.0);
+    /* Every group commit of the node, whichever door's writes it carried: the engine's log
+     * syncs on a single node, the Paxos journal's on a replica group member. */
+    const struct stoa_histogram *syncs = &stats.sync_latency;
+    struct stoa_replica_stats replica_stats;
+    if (server->options.replica != NULL) {
+        stoa_replica_stats(server->options.replica, &replica_stats);
+        syncs = &replica_stats.journal_sync_latency;
+    }
     stoa_http_metrics_family(writer, "stoa_fsync_duration_seconds", "histogram",
-                             "Group commits of the HTTP door's writes: one flush (fdatasync) of "
-                             "the log each.");
-    stoa_http_metrics_histogram(writer, "stoa_fsync_duration_seconds", NULL, NULL,
-                                &server->fsync_latency);
+                             "Group commits: one fdatasync of the log (the journal on a replica "
+                             "group member) for every write of one loop iteration.");
+    stoa_http_metrics_histogram(writer, "stoa_fsync_duration_seconds", NULL, NULL, syncs);
 }
 
 void stoa_http_metrics(struct request *request) {

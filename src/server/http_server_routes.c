@@ -93,7 +93,7 @@ static void count_command(struct stoa_http_server *server, int id, bool failed, 
     metrics->calls++;
     metrics->failed += failed;
     uint64_t us = (uint64_t)(stoa_env_monotonic_ns(server->env) - start_ns) / 1000;
-    stoa_http_histogram_observe(&metrics->latency, us);
+    stoa_histogram_observe(&metrics->latency, us);
 }
 
 void stoa_http_group_continue(struct request *request) {

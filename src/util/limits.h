@@ -558,8 +558,6 @@
 #define STOA_HTTP_ASSET_BYTES_MAX (16 * 1024 * 1024)
 /* Elements of one captured engine reply (OBJECT_GET's array has 5). */
 #define STOA_HTTP_CAPTURE_ELEMENTS_MAX 8
-/* Latency histogram buckets (upper bounds in microseconds, Prometheus "le"), +Inf apart. */
-#define STOA_HTTP_HISTOGRAM_BUCKETS 14
 
 /* ---- proto and server: multiverse9 (docs/protocols/multiverse9.md) ---- */
 

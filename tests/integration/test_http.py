@@ -252,6 +252,13 @@ def test_metrics():
     fsyncs = [l for l in text.splitlines() if l.startswith("stoa_fsync_duration_seconds_count")]
     if float(fsyncs[0].split()[1]) < 1:
         raise AssertionError(f"no fsync counted: {fsyncs}")
+    # The histogram counts every group commit of the node, the RESP door's writes too.
+    before = float(fsyncs[0].split()[1])
+    redis_cli(NODE.port, ["SET", "counted", "1"])
+    text = call("GET", "/metrics").body.decode()
+    fsyncs = [l for l in text.splitlines() if l.startswith("stoa_fsync_duration_seconds_count")]
+    if float(fsyncs[0].split()[1]) <= before:
+        raise AssertionError(f"a RESP write's fsync was not counted: {fsyncs}")
 
 
 def test_openapi_covers_the_server():

@@ -14,13 +14,13 @@
 
 static void test_buckets(void **state) {
     (void)state;
-    struct stoa_http_histogram histogram = {0};
-    stoa_http_histogram_observe(&histogram, 50);      /* le 50 us */
-    stoa_http_histogram_observe(&histogram, 51);      /* le 100 us */
-    stoa_http_histogram_observe(&histogram, 5000000); /* +Inf */
+    struct stoa_histogram histogram = {0};
+    stoa_histogram_observe(&histogram, 50);      /* le 50 us */
+    stoa_histogram_observe(&histogram, 51);      /* le 100 us */
+    stoa_histogram_observe(&histogram, 5000000); /* +Inf */
     assert_int_equal(histogram.buckets[0], 1);
     assert_int_equal(histogram.buckets[1], 1);
-    assert_int_equal(histogram.buckets[STOA_HTTP_HISTOGRAM_BUCKETS], 1);
+    assert_int_equal(histogram.buckets[STOA_HISTOGRAM_BUCKETS], 1);
     assert_int_equal(histogram.count, 3);
     assert_int_equal(histogram.sum_us, 5000101);
 }
@@ -34,8 +34,8 @@ static void test_text_format(void **state) {
     stoa_http_metrics_family(&writer, "stoa_keys", "gauge", "Keys.");
     stoa_http_metrics_sample(&writer, "stoa_keys", NULL, NULL, 3);
     stoa_http_metrics_sample(&writer, "stoa_x", "route", "a\"b\\c\nd", 1.5);
-    struct stoa_http_histogram histogram = {0};
-    stoa_http_histogram_observe(&histogram, 100);
+    struct stoa_histogram histogram = {0};
+    stoa_histogram_observe(&histogram, 100);
     stoa_http_metrics_histogram(&writer, "stoa_h", "command", "get", &histogram);
     assert_int_equal(writer.error, 0);
     const char *text = (const char *)out.data;
