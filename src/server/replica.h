@@ -86,6 +86,8 @@ struct stoa_replica_waiter {
     uint32_t position;        /* within its slot's batch */
     int64_t deadline_ms;
     uint32_t opcode;         /* a read waiting for its index */
+    uint8_t forward_kind;    /* forwarded: what (enum forward_kind in replica_int.h) */
+    uint32_t forwarded_to;   /* forwarded: the leader it went to */
     struct stoa_buf request; /* a read's arguments (encoded as a command record) */
 };
 

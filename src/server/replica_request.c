@@ -21,6 +21,8 @@ static const char NO_LEADER[] = "CLUSTERDOWN no leader is known: the group is el
 static const char NOT_APPLIED[] =
     "TRYAGAIN the leader changed before the write was chosen: it was not applied; retry";
 static const char TIMED_OUT[] = "TIMEOUT no answer from the group in time: the outcome is unknown";
+static const char NOT_RUN[] =
+    "TRYAGAIN the member asked was not the leader (any more): the request was not run; retry";
 
 /* ---- waiter lists ---- */
 
@@ -153,6 +155,8 @@ static void forward(struct stoa_replica *replica, uint32_t leader, enum forward_
     }
     waiter->key = request_id;
     waiter->deadline_ms = deadline(replica);
+    waiter->forward_kind = (uint8_t)kind;
+    waiter->forwarded_to = leader;
     waiter_list_push(&replica->forwarded, waiter);
     replica->stats.forwarded_out++;
     replica_send(replica, leader, out, FORWARD_HEADER_BYTES + written);
@@ -169,7 +173,7 @@ void replica_on_forward_reply(struct stoa_replica *replica, const uint8_t *data,
         return; /* timed out or cancelled */
     }
     if (status != FORWARD_OK) {
-        waiter_fail(waiter, STOA_ERR_NOT_LEADER, NOT_APPLIED);
+        waiter_fail(waiter, STOA_ERR_NOT_LEADER, NOT_RUN);
         return;
     }
     const uint8_t *reply = data + FORWARD_REPLY_HEADER_BYTES - 1;
@@ -668,8 +672,26 @@ static void expire_list(struct waiter_list *list, int64_t now_ms, size_t *failed
     }
 }
 
+/* A read forwarded to a member that is no longer the leader will not be answered: a read
+ * changes nothing, so it fails at once (TRYAGAIN) instead of waiting for its deadline. A
+ * forwarded write keeps waiting: the old leader may have proposed it. */
+static void forget_reads_sent_to_old_leaders(struct stoa_replica *replica, size_t *failed) {
+    bool ready = false;
+    uint32_t leader = leader_of(replica, &ready);
+    struct stoa_replica_waiter *next = NULL;
+    for (struct stoa_replica_waiter *w = replica->forwarded.first; w != NULL; w = next) {
+        next = w->next;
+        if (w->forward_kind == FORWARD_READ_SAFE && leader != 0 && w->forwarded_to != leader) {
+            waiter_fail(w, STOA_ERR_NOT_LEADER, NOT_RUN);
+            (*failed)++;
+        }
+    }
+}
+
 void replica_expire(struct stoa_replica *replica, int64_t now_ms) {
     size_t failed = 0;
+    forget_reads_sent_to_old_leaders(replica, &failed);
+    expire_list(&replica->batch_waiters, now_ms, &failed);
     expire_list(&replica->forwarded, now_ms, &failed);
     expire_list(&replica->index_reads, now_ms, &failed);
     expire_list(&replica->ready_reads, now_ms, &failed);
