@@ -11,6 +11,7 @@
 #              group beside etcd (docs/performance.md)
 #   make fuzz FUZZ_TARGET=name  libFuzzer on tests/fuzz/fuzz_<name>.c for FUZZ_SECONDS (60)
 #   make fuzz-resp  the same for the RESP parser
+#   make soak   the cluster simulator on new seeds until stopped; make sim-planted its planted bugs
 
 MAKEFLAGS += --no-print-directory
 
@@ -110,6 +111,20 @@ fuzz: check-deps
 
 fuzz-resp:
 	@$(MAKE) fuzz FUZZ_TARGET=resp
+
+# The cluster simulator (docs/simulation.md), Release build. `make soak` runs seeds from
+# SOAK_FIRST until stopped (Ctrl-C) or for SOAK_SECONDS (0 = no limit), printing seeds per
+# hour and faults per kind every 30 s; `make sim-planted` checks that every planted bug is
+# caught within SIM_PLANTED_SEEDS seeds.
+SOAK_FIRST ?= 1000000
+SOAK_SECONDS ?= 0
+SIM_PLANTED_SEEDS ?= 1000
+.PHONY: soak sim-planted
+soak: build
+	$(RELEASE_DIR)/stoa-sim --soak --seed $(SOAK_FIRST) --seconds $(SOAK_SECONDS)
+
+sim-planted: build
+	@tests/sim/test_planted.sh $(RELEASE_DIR)/stoa-sim $(SIM_PLANTED_SEEDS)
 
 clean:
 	rm -rf build

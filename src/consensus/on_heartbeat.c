@@ -18,7 +18,9 @@ void paxos_follower_commit(struct stoa_paxos *paxos, struct stoa_paxos_ballot ba
         if (entry == NULL || !entry->present) {
             break;
         }
-        if (!entry->chosen && stoa_paxos_ballot_compare(entry->ballot, ballot) != 0) {
+        /* PLANT APPLY_UNCHOSEN: marks chosen an entry of another ballot. */
+        if (!entry->chosen && stoa_paxos_ballot_compare(entry->ballot, ballot) != 0 &&
+            !STOA_PLANTED(APPLY_UNCHOSEN)) {
             break;
         }
         entry->chosen = true;

@@ -248,7 +248,10 @@ static int paxos_allocate(struct stoa_paxos *paxos) {
 
 static int restore(struct stoa_paxos *paxos, const struct stoa_paxos_persisted *persisted) {
     paxos->promised = persisted->promised;
-    paxos->promised_persisted = persisted->promised;
+    if (STOA_PLANTED(FORGET_PROMISE)) { /* PLANT FORGET_PROMISE: the promise is forgotten */
+        paxos->promised = (struct stoa_paxos_ballot){0};
+    }
+    paxos->promised_persisted = paxos->promised;
     paxos->snapshot_index = persisted->snapshot_index;
     paxos->last_slot = persisted->snapshot_index;
     paxos->commit_index = persisted->snapshot_index;

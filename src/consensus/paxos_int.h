@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "consensus/paxos.h"
+#include "consensus/plant.h"
 #include "util/prng.h"
 
 #define PAXOS_MODULE "paxos"

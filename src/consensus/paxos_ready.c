@@ -308,7 +308,9 @@ void stoa_paxos_advance(struct stoa_paxos *paxos) {
         /* The leader's own accept counts only now that it is on disk. */
         if (leader && stoa_paxos_ballot_compare(entry->ballot, paxos->own_ballot) == 0) {
             entry->acks |= 1u;
-            if (!entry->chosen && paxos_is_quorum(paxos, entry->acks)) {
+            /* PLANT EARLY_ACK: the leader's own accept is taken for a quorum. */
+            if (!entry->chosen &&
+                (paxos_is_quorum(paxos, entry->acks) || STOA_PLANTED(EARLY_ACK))) {
                 entry->chosen = true;
             }
             self_acked = true;
