@@ -196,7 +196,26 @@ static void on_tick(void *context) {
     if (replica->stopping || replica->failure != STOA_OK) {
         return;
     }
-    stoa_paxos_tick(replica->paxos);
+    /* A tick per tick_ms of real time, not per timer firing: after the process was paused
+     * (SIGSTOP, a long stall) a repeating timer fires once, and counting that as one tick
+     * would let a leader believe its lease outlived the pause (found by stoa-sim,
+     * --pause-fires-once). */
+    int64_t now = stoa_env_monotonic_ms(replica->env);
+    int64_t ticks = (now - replica->last_tick_ms) / replica->options.tick_ms;
+    /* Enough to run out any lease and election timeout; no long loop after a clock step. */
+    int64_t ticks_max = 2 * (int64_t)replica->options.election_ticks_max + 2;
+    if (ticks <= ticks_max) {
+        /* Keep the remainder: ticks then run at the rate of real time, neither slower (a
+         * leader would stretch its lease) nor faster (a follower would cut the lease it
+         * granted). A timer that fired a little early counts no tick yet. */
+        replica->last_tick_ms += ticks * replica->options.tick_ms;
+    } else {
+        ticks = ticks_max; /* after a long pause: every timeout has run out */
+        replica->last_tick_ms = now;
+    }
+    for (int64_t i = 0; i < ticks; i++) {
+        stoa_paxos_tick(replica->paxos);
+    }
     if (stoa_journal_pending(replica->journal)) {
         /* A commit index written without a sync of its own (see persist). */
         int result = stoa_journal_flush(replica->journal);
@@ -330,6 +349,7 @@ static int open_handles(struct stoa_replica *replica) {
     if (result != STOA_OK) {
         return result;
     }
+    replica->last_tick_ms = stoa_env_monotonic_ms(env);
     env->ops->timer_start(replica->ticker, replica->options.tick_ms, replica->options.tick_ms);
     env->ops->loop_hook_start(replica->hook);
     return STOA_OK;
@@ -376,6 +396,9 @@ static int replica_new(struct stoa_env *env, struct stoa_engine *engine,
     snprintf(replica->data_dir, sizeof(replica->data_dir), "%s", options->data_dir);
     replica->options.data_dir = replica->data_dir;
     replica->next_request_id = 1;
+    /* Random, so a restarted member never repeats the numbers of its earlier proposals. */
+    stoa_env_random_bytes(env, &replica->proposal_number, sizeof(replica->proposal_number));
+    replica->proposal_number >>= 2; /* keeps the varint short of its ten-byte worst case */
     stoa_buf_init(&replica->batch, STOA_PAXOS_VALUE_BYTES_MAX);
     stoa_buf_init(&replica->value, STOA_PAXOS_VALUE_BYTES_MAX);
     stoa_buf_init(&replica->message, STOA_PEER_FRAME_PAYLOAD_BYTES_MAX);

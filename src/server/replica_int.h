@@ -21,8 +21,10 @@ enum replica_channel {
 
 /* The first byte of a NORMAL log entry's value (docs/replication.md, "log entries"). */
 enum replica_entry_format {
-    REPLICA_ENTRY_COMMANDS = 1, /* varint count, then per command: varint length, record */
-    REPLICA_ENTRY_MEMBER = 2,   /* u32 id, u8 length, "host:port": a member's peer address */
+    /* varint proposer id, varint proposal number, varint count, then per command: varint
+     * length, engine command record */
+    REPLICA_ENTRY_COMMANDS = 1,
+    REPLICA_ENTRY_MEMBER = 2, /* u32 id, u8 length, "host:port": a member's peer address */
 };
 
 /* What a forwarded request asks for. */
@@ -105,6 +107,7 @@ struct stoa_replica {
     struct stoa_journal *journal;
     struct stoa_peer_transport *transport;
     struct stoa_env_timer *ticker;
+    int64_t last_tick_ms; /* monotonic: ticks are counted from real time */
     struct stoa_env_loop_hook *hook;
     bool stopping;
     size_t closes_pending;
@@ -117,7 +120,8 @@ struct stoa_replica {
     struct stoa_buf batch;
     uint32_t batch_count;
     struct waiter_list batch_waiters;
-    struct stoa_buf value; /* the proposed value: count + batch */
+    uint64_t proposal_number; /* in every batch's header; starts random at each start */
+    struct stoa_buf value;    /* the proposed value: count + batch */
 
     struct pending_slot pending[STOA_REPLICA_PENDING_SLOTS];
     struct waiter_list index_reads; /* waiting for a read index (key = request id) */
@@ -138,7 +142,7 @@ struct stoa_replica {
     uint64_t compacted_index; /* the core and journal dropped slots up to here */
     struct member_change changes[STOA_REPLICA_MEMBER_CHANGES_KEPT];
     uint64_t change_count;
-    uint8_t *chunk;           /* STOA_REPLICA_SNAPSHOT_CHUNK_BYTES */
+    uint8_t *chunk; /* STOA_REPLICA_SNAPSHOT_CHUNK_BYTES */
 
     struct stoa_replica_stats stats;
 };

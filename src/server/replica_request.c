@@ -338,9 +338,8 @@ void stoa_replica_member_change(struct stoa_replica *replica, bool add, uint32_t
         {.data = raw_id, .length = sizeof(raw_id)},
         {.data = (const uint8_t *)text, .length = strlen(text)},
     };
-    struct stoa_command command = {.opcode = STOA_OP_NOOP,
-                                   .argument_count = add ? 2 : 1,
-                                   .arguments = arguments};
+    struct stoa_command command = {
+        .opcode = STOA_OP_NOOP, .argument_count = add ? 2 : 1, .arguments = arguments};
     uint8_t kind = add ? FORWARD_MEMBER_ADD : FORWARD_MEMBER_REMOVE;
     bool ready = false;
     uint32_t leader = leader_of(replica, &ready);
@@ -412,9 +411,15 @@ void replica_propose_batch(struct stoa_replica *replica) {
     if (replica->batch_count == 0) {
         return;
     }
-    uint8_t header[1 + STOA_VARINT_BYTES_MAX];
+    /* The proposer's id and a number it never reuses make the value unique, so matching a
+     * chosen value against this node's proposal (by hash) cannot mistake another leader's
+     * byte-identical batch for it. */
+    uint8_t header[1 + 3 * STOA_VARINT_BYTES_MAX];
     header[0] = REPLICA_ENTRY_COMMANDS;
-    size_t header_length = 1 + stoa_varint_put(header + 1, replica->batch_count);
+    size_t header_length = 1;
+    header_length += stoa_varint_put(header + header_length, replica->options.self_id);
+    header_length += stoa_varint_put(header + header_length, replica->proposal_number++);
+    header_length += stoa_varint_put(header + header_length, replica->batch_count);
     stoa_buf_reset(&replica->value);
     if (stoa_buf_append(&replica->value, header, header_length) != STOA_OK ||
         stoa_buf_append(&replica->value, replica->batch.data, replica->batch.length) != STOA_OK) {
@@ -490,7 +495,18 @@ static void apply_commands(struct stoa_replica *replica, const struct stoa_paxos
     size_t used = 0;
     const uint8_t *data = entry->value + 1;
     size_t length = entry->length - 1;
-    int result = stoa_varint_get(data, length, &count, &used);
+    uint64_t proposer = 0;
+    int result = stoa_varint_get(data, length, &proposer, &used); /* proposer id */
+    if (result == STOA_OK) {
+        data += used;
+        length -= used;
+        result = stoa_varint_get(data, length, &proposer, &used); /* proposal number */
+    }
+    if (result == STOA_OK) {
+        data += used;
+        length -= used;
+        result = stoa_varint_get(data, length, &count, &used);
+    }
     for (uint64_t i = 0; result == STOA_OK && i < count && i < STOA_ENGINE_BATCH_COMMANDS_MAX;
          i++) {
         data += used;
