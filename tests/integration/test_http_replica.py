@@ -11,96 +11,18 @@ without a majority writes get 503 with Retry-After while fast reads still answer
 import http.client
 import os
 import signal
-import socket
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Failure, Node, TempDir, main, wait_for  # noqa: E402
+from harness import Failure, TempDir, main, wait_for  # noqa: E402
 from http_client import request  # noqa: E402
-
-import redis  # noqa: E402
-
-SECRET = "integration-test-secret-0123456789"
+import group  # noqa: E402
 
 
-def free_ports(count):
-    sockets = []
-    for _ in range(count):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        sockets.append(s)
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
-class Group:
-    """Members 1..n of one group, each a real `stoa start`, with RESP and HTTP ports."""
-
-    def __init__(self, root, count, extra=()):
-        self.root = root
-        self.count = count
-        self.extra = list(extra)
-        self.peer_ports = free_ports(count)
-        self.members = ",".join(f"{i + 1}=127.0.0.1:{p}" for i, p in enumerate(self.peer_ports))
-        self.nodes = {}
-        self.resp = {}
-        self.http = {}
-
-    def start(self, i):
-        node = Node([f"--data-dir={self.root}/n{i}", f"--cluster.members={self.members}",
-                     f"--cluster.self={i}", f"--cluster.secret={SECRET}",
-                     f"--listen.peer.port={self.peer_ports[i - 1]}", "--resp.debugCommands=true"]
-                    + self.extra)
-        self.nodes[i] = node
-        started = node.wait_log("started", module="bin")
-        self.resp[i] = int(started["resp"].rsplit(":", 1)[1])
-        if started["http"] == "-":
-            raise Failure(f"member {i} does not serve HTTP: {started}")
-        self.http[i] = int(started["http"].rsplit(":", 1)[1])
-        return node
-
-    def start_all(self):
-        for i in range(1, self.count + 1):
-            self.start(i)
-
-    def client(self, i):
-        return redis.Redis(host="127.0.0.1", port=self.resp[i], socket_timeout=20)
-
-    def status(self, i):
-        reply = self.client(i).execute_command("GROUP", "STATUS")
-        return {reply[k].decode(): reply[k + 1] for k in range(0, len(reply), 2)}
-
-    def leader(self):
-        """The member every live member agrees leads, once it is ready."""
-        def agreed():
-            statuses = {i: self.status(i) for i in self.nodes}
-            leaders = {status["leader"] for status in statuses.values()}
-            if len(leaders) != 1:
-                return None
-            leader = leaders.pop()
-            if leader not in statuses or statuses[leader]["role"] != b"leader" or \
-                    not statuses[leader]["leader_ready"]:
-                return None
-            return leader
-        return wait_for(agreed, 30, "one leader agreed by every member")
-
-    def info(self, i):
-        return self.client(i).info("replication")
-
-    def digest(self, i):
-        return self.client(i).execute_command("DEBUG", "DIGEST")
-
-    def kill(self, i):
-        self.nodes.pop(i).kill()
-
-    def stop_all(self):
-        for node in self.nodes.values():
-            node.kill()
-        self.nodes.clear()
+class Group(group.Group):
+    """The group, and HTTP calls to a member."""
 
     def call(self, i, method, path, body=None, **kw):
         return request(self.http[i], method, path, body, **kw)

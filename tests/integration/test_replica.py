@@ -7,7 +7,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -15,84 +14,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import STOA_BIN, Node, TempDir, Failure, main, wait_for  # noqa: E402
+from group import SECRET, Group, converged, free_ports  # noqa: E402
 
 import redis  # noqa: E402
 
-SECRET = "integration-test-secret-0123456789"
 RETRYABLE = ("CLUSTERDOWN", "TRYAGAIN", "TIMEOUT")
-
-
-def free_ports(count):
-    sockets = []
-    for _ in range(count):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        sockets.append(s)
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
-class Group:
-    """Members 1..n of one group, each a real `stoa start` on its own data directory."""
-
-    def __init__(self, root, count, extra=()):
-        self.root = root
-        self.count = count
-        self.extra = list(extra)
-        self.peer_ports = free_ports(count)
-        self.members = ",".join(f"{i + 1}=127.0.0.1:{p}" for i, p in enumerate(self.peer_ports))
-        self.nodes = {}
-        self.ports = {}
-
-    def start(self, i):
-        node = Node([f"--data-dir={self.root}/n{i}", f"--cluster.members={self.members}",
-                     f"--cluster.self={i}", f"--cluster.secret={SECRET}",
-                     f"--listen.peer.port={self.peer_ports[i - 1]}", "--resp.debugCommands=true"]
-                    + self.extra)
-        started = node.wait_log("started", module="bin")
-        self.nodes[i] = node
-        self.ports[i] = int(started["resp"].rsplit(":", 1)[1])
-        return node
-
-    def start_all(self):
-        for i in range(1, self.count + 1):
-            self.start(i)
-
-    def client(self, i):
-        return redis.Redis(host="127.0.0.1", port=self.ports[i], socket_timeout=20)
-
-    def status(self, i):
-        reply = self.client(i).execute_command("GROUP", "STATUS")
-        return {reply[k].decode(): reply[k + 1] for k in range(0, len(reply), 2)}
-
-    def leader(self, among=None):
-        """The member every live member agrees leads, once it is ready."""
-        among = among or list(self.nodes)
-
-        def agreed():
-            statuses = {i: self.status(i) for i in among}
-            leaders = {status["leader"] for status in statuses.values()}
-            if len(leaders) != 1:
-                return None
-            leader = leaders.pop()
-            if leader not in statuses or statuses[leader]["role"] != b"leader" or \
-                    not statuses[leader]["leader_ready"]:
-                return None
-            return leader
-        return wait_for(agreed, 30, "one leader agreed by every member")
-
-    def kill(self, i):
-        self.nodes.pop(i).kill()
-
-    def stop_all(self):
-        for node in self.nodes.values():
-            node.kill()
-        self.nodes.clear()
-
-    def digest(self, i):
-        return self.client(i).execute_command("DEBUG", "DIGEST")
 
 
 def write(group, member, key, value, attempts=200):
@@ -123,11 +49,6 @@ def incr(group, member, key, attempts=200):
                 raise
         time.sleep(0.05)
     raise Failure(f"INCR {key} through member {member} never acknowledged")
-
-
-def converged(group, members):
-    digests = {group.digest(i) for i in members}
-    return len(digests) == 1
 
 
 def test_three_members_agree():
@@ -296,9 +217,7 @@ def test_member_joins_and_is_removed():
             node = Node([f"--data-dir={root}/n4", "--cluster.self=4",
                          f"--cluster.secret={SECRET}", f"--listen.peer.port={peer_port}",
                          f"--join=127.0.0.1:{group.ports[1]}", "--resp.debugCommands=true"])
-            started = node.wait_log("started", module="bin")
-            group.nodes[4] = node
-            group.ports[4] = int(started["resp"].rsplit(":", 1)[1])
+            group.adopt(4, node)
 
             def voters():
                 members = group.status(group.leader())["members"]
