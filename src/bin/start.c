@@ -433,6 +433,15 @@ static void on_tick(void *context) {
     (void)stoa_engine_tick(node->engine, stoa_env_real_ms(node->env), EXPIRE_PER_TICK);
 }
 
+/* A door that could not start: which, where, why. */
+static void log_listen_error(struct node *node, const char *door,
+                             const struct stoa_address *address, int result) {
+    char text[STOA_ADDRESS_TEXT_BYTES_MAX];
+    stoa_address_format(address, text);
+    STOA_LOG_ERROR(&node->log, "bin", "cannot listen for clients", STOA_FIELD_STR("door", door),
+                   STOA_FIELD_STR("address", text), STOA_FIELD_ERR(result));
+}
+
 /* Reads the replica group's settings (cluster.*): none when cluster.members is empty. */
 static int read_group_config(struct node *node) {
     const struct stoa_config *config = &node->config;
@@ -526,10 +535,7 @@ static int start_server(struct node *node) {
     }
     result = stoa_server_start(node->env, node->engine, &options, &node->server);
     if (result != STOA_OK) {
-        char text[STOA_ADDRESS_TEXT_BYTES_MAX];
-        stoa_address_format(&options.address, text);
-        STOA_LOG_ERROR(&node->log, "bin", "cannot listen for RESP clients",
-                       STOA_FIELD_STR("address", text), STOA_FIELD_ERR(result));
+        log_listen_error(node, "RESP", &options.address, result);
         return result;
     }
     return STOA_OK;
@@ -550,10 +556,7 @@ static int start_geomys(struct node *node) {
         result = stoa_geomys_server_start(node->env, node->engine, &options, &node->geomys);
     }
     if (result != STOA_OK) {
-        char text[STOA_ADDRESS_TEXT_BYTES_MAX];
-        stoa_address_format(&options.address, text);
-        STOA_LOG_ERROR(&node->log, "bin", "cannot listen for Geomys clients",
-                       STOA_FIELD_STR("address", text), STOA_FIELD_ERR(result));
+        log_listen_error(node, "Geomys", &options.address, result);
     }
     return result;
 }
@@ -614,8 +617,7 @@ static int start_multiverse9(struct node *node) {
                                                &node->multiverse9);
     }
     if (result != STOA_OK) {
-        STOA_LOG_ERROR(&node->log, "bin", "cannot listen for multiverse9 clients",
-                       STOA_FIELD_ERR(result));
+        log_listen_error(node, "multiverse9", &options.address, result);
         return result;
     }
     struct stoa_address address;
@@ -658,10 +660,7 @@ static int start_http(struct node *node) {
         result = stoa_http_server_start(node->env, node->engine, &options, &node->http);
     }
     if (result != STOA_OK) {
-        char text[STOA_ADDRESS_TEXT_BYTES_MAX];
-        stoa_address_format(&options.address, text);
-        STOA_LOG_ERROR(&node->log, "bin", "cannot listen for HTTP clients",
-                       STOA_FIELD_STR("address", text), STOA_FIELD_ERR(result));
+        log_listen_error(node, "HTTP", &options.address, result);
     }
     return result;
 }
