@@ -241,6 +241,17 @@ static const struct entry table[STOA_COMMANDS_COUNT] = {
         "Incrementally iterate the keys space"),
     TOP(SELECT, "select", 2, LDG | STL | FST, 0, 0, 0, RESP, commands_select,
         "Change the selected database for the current connection (only 0)"),
+    /* Client sessions: exactly-once retried writes (docs/replication.md, "Retried writes").
+     * SESSION and SESSION REGISTER are also the HTTP door's (POST /v1/sessions). */
+    TOP(SESSION, "session", -2, CTR, 0, 0, 0, DATA, commands_server,
+        "A container for client session commands (exactly-once retried writes)"),
+    SUB(SESSION, SESSION_HELP, "session|help", 2, LDG | STL, 0, 0, 0, RESP, commands_server,
+        "Show helpful text about the different subcommands"),
+    SUB(SESSION, SESSION_REGISTER, "session|register", 2, WRT | FST, 0, 0, 0, DATA,
+        commands_session_register, "Register a client session through the log; returns its id"),
+    SUB(SESSION, SESSION_WRITE, "session|write", -5, WRT | OOM, 0, 0, 0, RESP,
+        commands_session_write,
+        "Run a write command as the given sequence of a client session (applied at most once)"),
     TOP(SET, "set", -3, WRT | OOM, 1, 1, 1, GEO, commands_set, "Set the string value of a key"),
     TOP(SETEX, "setex", 4, WRT | OOM, 1, 1, 1, DATA, commands_setex,
         "Set the value and expiration of a key"),
@@ -417,7 +428,7 @@ int stoa_commands_find(const struct stoa_command_argument *argv, size_t argc, ui
     }
     if ((found->flags & STOA_COMMANDS_FLAG_CONTAINER) != 0 && argc >= 2) {
         const struct stoa_commands_spec *sub = subcommand_lookup(found, &argv[1]);
-        if (sub == NULL) {
+        if (sub == NULL || (sub->doors & door) == 0) {
             unknown_subcommand(argv, found, output);
             return STOA_ERR_UNSUPPORTED;
         }
@@ -469,6 +480,8 @@ static void output_reset(struct stoa_commands_output *output,
     output->timeout_ms = 0;
     output->deadline_ms = 0;
     output->number = 0;
+    output->client_id = 0;
+    output->sequence = 0;
     output->server_flags = 0;
     output->error_code = 0;
     output->error_length = 0;
@@ -525,6 +538,22 @@ int stoa_commands_translate(const struct stoa_commands_spec *spec,
     STOA_ASSERT(result != STOA_OK || output->kind != STOA_COMMANDS_KIND_NONE);
     STOA_ASSERT(result == STOA_OK || output->kind == STOA_COMMANDS_KIND_ERROR);
     return result;
+}
+
+int commands_translate_inner(struct commands_call *call, const struct stoa_commands_spec *spec,
+                             size_t first) {
+    STOA_ASSERT(call != NULL && spec != NULL && first < call->argc);
+    STOA_ASSERT((unsigned)spec->id < STOA_COMMANDS_COUNT && &table[spec->id].spec == spec);
+    int result = stoa_commands_check(spec, call->argc - first, call->output);
+    if (result != STOA_OK) {
+        return result;
+    }
+    /* The outer translation reserved room for all its words, more than the inner ones. */
+    struct commands_call inner = *call;
+    inner.spec = spec;
+    inner.argv = call->argv + first;
+    inner.argc = call->argc - first;
+    return table[spec->id].translate(&inner);
 }
 
 int stoa_commands_blocking_write(const struct stoa_commands_output *blocked, size_t key_index,

@@ -6,8 +6,10 @@
  * for every protocol (docs/ARCHITECTURE.md §1):
  *
  *   1. stoa_commands_find looks the name up in the command table (case-insensitive, binary
- *      search; CLIENT, COMMAND and CONFIG are containers whose second word names the
- *      subcommand, as in Redis 7) and words Redis's "unknown command" errors.
+ *      search; CLIENT, COMMAND, CONFIG, GROUP and SESSION are containers whose second word
+ *      names the subcommand, as in Redis 7) and words Redis's "unknown command" errors.
+ *      SESSION WRITE holds a whole write request after its client id and sequence: its
+ *      translation is that write's, with output->client_id and output->sequence set.
  *   2. stoa_commands_check checks the arity from the table, with Redis's error text.
  *   3. stoa_commands_translate turns the request into what the server runs: an engine write
  *      (an opcode of engine/apply.h with normalized arguments: absolute expiries in unix ms,
@@ -135,6 +137,10 @@ enum stoa_commands_id {
     STOA_COMMANDS_SAVE,
     STOA_COMMANDS_SCAN,
     STOA_COMMANDS_SELECT,
+    STOA_COMMANDS_SESSION,
+    STOA_COMMANDS_SESSION_HELP,
+    STOA_COMMANDS_SESSION_REGISTER,
+    STOA_COMMANDS_SESSION_WRITE,
     STOA_COMMANDS_SET,
     STOA_COMMANDS_SETEX,
     STOA_COMMANDS_SETNX,
@@ -221,6 +227,8 @@ enum stoa_commands_server_flag {
  *   or HELLO's protocol version (0: not given); server_flags the options parsed.
  * ERROR: error_code (an err.h code) and error, the full Redis error line without CR LF
  *   ("ERR syntax error"), NUL-terminated, error_length bytes.
+ * client_id and sequence: the session of a WRITE (engine/session.h); 0 and 0 (anonymous)
+ *   except for SESSION WRITE, whose inner command is the translated write.
  */
 struct stoa_commands_output {
     enum stoa_commands_kind kind;
@@ -234,6 +242,8 @@ struct stoa_commands_output {
     int64_t timeout_ms;
     int64_t deadline_ms;
     int64_t number;
+    uint64_t client_id; /* a WRITE's session: 0 = anonymous */
+    uint64_t sequence;
     uint32_t server_flags;
     int error_code;
     size_t error_length;

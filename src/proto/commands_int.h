@@ -1,7 +1,8 @@
 /*
  * commands_int: what the files of the command core share (commands.c has the table and the
  * checks, commands_parse.c the number parsers and output helpers, and one file per family
- * the translations: commands_string.c, commands_keys.c, commands_list.c, commands_server.c).
+ * the translations: commands_string.c, commands_keys.c, commands_list.c, commands_server.c,
+ * commands_object.c, commands_session.c).
  * No other module includes this file.
  */
 #ifndef STOA_PROTO_COMMANDS_INT_H
@@ -59,6 +60,12 @@ int commands_failf(struct commands_call *call, int code, const char *format, ...
 
 /* Formats into output directly (stoa_commands_find and stoa_commands_check use it). */
 int commands_output_fail(struct stoa_commands_output *output, int code, const char *text);
+
+/* Translates the words argv[first ..] of call as a request for spec (an inner command, as
+ * SESSION WRITE holds one): checks spec's arity against them (Redis's error for spec), then
+ * runs spec's translation into call->output. Returns its result. */
+int commands_translate_inner(struct commands_call *call, const struct stoa_commands_spec *spec,
+                             size_t first);
 
 /* ---- parsing helpers (commands_parse.c) ---- */
 
@@ -125,6 +132,10 @@ int commands_select(struct commands_call *call);
 int commands_client_setname(struct commands_call *call);
 int commands_bgsave(struct commands_call *call);
 int commands_shutdown(struct commands_call *call);
+
+/* Client sessions (commands_session.c): SESSION REGISTER and SESSION WRITE. */
+int commands_session_register(struct commands_call *call);
+int commands_session_write(struct commands_call *call);
 
 /* Nomad's GameObjects (commands_object.c): OBJPUT, OBJUPDATE, OBJDELETE, OBJGET. */
 int commands_object(struct commands_call *call);

@@ -24,6 +24,7 @@ static const struct stoa_http_route table[STOA_HTTP_ROUTE_COUNT] = {
      false, true},
     {STOA_HTTP_ROUTE_KV, "/v1/kv/{key}", GET | PUT | DEL, true, true},
     {STOA_HTTP_ROUTE_OBJECT, "/v1/objects/{id}", GET | PUT | DEL, true, true},
+    {STOA_HTTP_ROUTE_SESSIONS, "/v1/sessions", POST, false, true},
     {STOA_HTTP_ROUTE_STATUS, "/v1/status", GET, false, true},
     {STOA_HTTP_ROUTE_DRAIN, "/v1/drain", GET | POST, false, true},
     {STOA_HTTP_ROUTE_HEALTHZ, "/healthz", GET, false, true},

@@ -19,6 +19,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The request headers of a write in a client session (docs/protocols/http.md, "Retried
+ * writes"): the client id POST /v1/sessions gave, and the write's sequence in it. */
+#define STOA_HTTP_HEADER_CLIENT_ID "Stoa-Client-Id"
+#define STOA_HTTP_HEADER_SEQUENCE "Stoa-Sequence"
+
 enum stoa_http_method {
     STOA_HTTP_GET = 1u << 0,
     STOA_HTTP_HEAD = 1u << 1,
@@ -39,6 +44,7 @@ enum stoa_http_route_id {
     STOA_HTTP_ROUTE_NOMAD_CONFIG_REPLICATION,
     STOA_HTTP_ROUTE_KV,
     STOA_HTTP_ROUTE_OBJECT,
+    STOA_HTTP_ROUTE_SESSIONS,
     STOA_HTTP_ROUTE_STATUS,
     STOA_HTTP_ROUTE_DRAIN,
     STOA_HTTP_ROUTE_HEALTHZ,

@@ -69,6 +69,9 @@ struct request {
     bool retry_after;                      /* a 503 the client may retry: Retry-After is set */
     enum stoa_replica_read_mode read_mode; /* ?consistency, else the server's retrieval mode */
     enum stoa_replica_write_mode write_mode;
+    /* Stoa-Client-Id and Stoa-Sequence: the session its write runs in (0 = anonymous). */
+    uint64_t client_id;
+    uint64_t sequence;
 
     /* ---- on a member of a replica group (server->options.replica set) ---- */
     struct stoa_replica_waiter waiter; /* set up once per request; its reply is own_capture */

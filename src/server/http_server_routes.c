@@ -115,6 +115,8 @@ static void run_in_group(struct request *request, int id, const struct stoa_comm
     request->answered = false;
     if (out->kind == STOA_COMMANDS_KIND_WRITE) {
         struct stoa_command write = {.opcode = out->opcode,
+                                     .client_id = request->client_id,
+                                     .sequence = request->sequence,
                                      .stamp_ms = now_ms,
                                      .argument_count = out->argument_count,
                                      .arguments = out->arguments};
@@ -161,6 +163,8 @@ static void run(struct request *request, const struct stoa_command_argument *arg
     int64_t start_ns = stoa_env_monotonic_ns(server->env);
     if (out->kind == STOA_COMMANDS_KIND_WRITE) {
         struct stoa_command write = {.opcode = out->opcode,
+                                     .client_id = request->client_id,
+                                     .sequence = request->sequence,
                                      .stamp_ms = now,
                                      .argument_count = out->argument_count,
                                      .arguments = out->arguments};
@@ -233,6 +237,27 @@ static bool fail_group(struct request *request, const char *text) {
     return false;
 }
 
+/* The session table's refusals (engine/apply.h), which only a write with Stoa-Client-Id can
+ * get: 409 for a sequence older than the session's last (never applied now), 410 for a
+ * client id the table does not hold (register again; the last write's outcome is unknown),
+ * 409 for a retry whose recorded reply was not kept (applied once; the reply is lost).
+ * Returns false for any other error. */
+static bool fail_session(struct request *request, const char *text) {
+    if (starts_with(text, "ERR stale request sequence")) {
+        stoa_http_fail(request, MHD_HTTP_CONFLICT, "stale_sequence", text);
+        return true;
+    }
+    if (starts_with(text, "ERR session expired")) {
+        stoa_http_fail(request, MHD_HTTP_GONE, "session_expired", text);
+        return true;
+    }
+    if (starts_with(text, "ERR the write was applied once")) {
+        stoa_http_fail(request, MHD_HTTP_CONFLICT, "reply_not_kept", text);
+        return true;
+    }
+    return false;
+}
+
 /* Whether the capture holds an error; if so, answers it. */
 static bool failed(struct request *request) {
     const struct stoa_http_capture *capture = request->capture;
@@ -242,8 +267,83 @@ static bool failed(struct request *request) {
     if (request->server->options.replica != NULL && fail_group(request, capture->error)) {
         return true;
     }
+    if (request->client_id != 0 && fail_session(request, capture->error)) {
+        return true;
+    }
     fail_engine(request, capture->error_code, capture->error);
     return true;
+}
+
+/* ---- client sessions ---- */
+
+/* Parses a session header's value: a decimal integer from 1 to INT64_MAX. */
+static bool header_number(const char *text, uint64_t *value) {
+    int64_t parsed = 0;
+    if (stoa_commands_parse_int64((const uint8_t *)text, strlen(text), &parsed) != STOA_OK ||
+        parsed <= 0) {
+        return false;
+    }
+    *value = (uint64_t)parsed;
+    return true;
+}
+
+/* Reads Stoa-Client-Id and Stoa-Sequence into the request: both absent is an anonymous
+ * write; one without the other, or a value that is not a positive integer, is 400. */
+static bool session_headers(struct request *request) {
+    const char *client =
+        MHD_lookup_connection_value(request->mhd, MHD_HEADER_KIND, STOA_HTTP_HEADER_CLIENT_ID);
+    const char *sequence =
+        MHD_lookup_connection_value(request->mhd, MHD_HEADER_KIND, STOA_HTTP_HEADER_SEQUENCE);
+    if (client == NULL && sequence == NULL) {
+        return true;
+    }
+    if (client == NULL || sequence == NULL) {
+        stoa_http_fail(request, MHD_HTTP_BAD_REQUEST, "bad_request",
+                       "Stoa-Client-Id and Stoa-Sequence go together");
+        return false;
+    }
+    if (!header_number(client, &request->client_id)) {
+        stoa_http_fail(request, MHD_HTTP_BAD_REQUEST, "bad_request",
+                       "Stoa-Client-Id must be a positive integer (POST /v1/sessions gives one)");
+        return false;
+    }
+    if (!header_number(sequence, &request->sequence)) {
+        request->client_id = 0;
+        stoa_http_fail(request, MHD_HTTP_BAD_REQUEST, "bad_request",
+                       "Stoa-Sequence must be a positive integer (1, 2, 3, ... per session)");
+        return false;
+    }
+    return true;
+}
+
+/* Routes whose write is not one command refuse the session headers, since one sequence
+ * cannot cover two writes. */
+static bool no_session_headers(struct request *request) {
+    if (MHD_lookup_connection_value(request->mhd, MHD_HEADER_KIND, STOA_HTTP_HEADER_CLIENT_ID) ==
+            NULL &&
+        MHD_lookup_connection_value(request->mhd, MHD_HEADER_KIND, STOA_HTTP_HEADER_SEQUENCE) ==
+            NULL) {
+        return true;
+    }
+    stoa_http_fail(request, MHD_HTTP_BAD_REQUEST, "bad_request",
+                   "this route runs more than one write: Stoa-Client-Id is not supported here "
+                   "(use /nomad/storage/put or /nomad/storage/update)");
+    return false;
+}
+
+static void session_registered(struct request *request) {
+    if (!failed(request)) {
+        char json[48];
+        snprintf(json, sizeof(json), "{\"clientId\":%" PRId64 "}", request->capture->integer);
+        respond_json(request, MHD_HTTP_CREATED, json);
+    }
+    request->ready = request->wait_index == 0;
+}
+
+/* POST /v1/sessions: SESSION REGISTER, a write through the log. */
+static void session_register(struct request *request) {
+    struct stoa_command_argument argv[2] = {word("session"), word("register")};
+    run(request, argv, 2, session_registered);
 }
 
 /* ---- GameObjects ---- */
@@ -403,6 +503,9 @@ static void object_put_updated(struct request *request) {
 /* PUT /v1/objects/{id}: insert (201) or replace (200); the answer is the stored object. */
 static void object_put(struct request *request) {
     struct stoa_http_object *object = &request->object;
+    if (!no_session_headers(request)) {
+        return;
+    }
     if (!decode_object(request, false, object)) {
         return;
     }
@@ -673,6 +776,10 @@ static void with_method(struct request *request, void (*get)(struct request *),
     if (!consistency_ok(request)) {
         return;
     }
+    bool writes = request->method == STOA_HTTP_PUT || request->method == STOA_HTTP_DELETE;
+    if (writes && !session_headers(request)) {
+        return;
+    }
     if (request->method == STOA_HTTP_PUT) {
         put(request);
     } else if (request->method == STOA_HTTP_DELETE) {
@@ -696,13 +803,15 @@ void stoa_http_dispatch(struct request *request) {
         object_get(request);
         return;
     case STOA_HTTP_ROUTE_NOMAD_PUT:
-        nomad_write(request, true);
-        return;
     case STOA_HTTP_ROUTE_NOMAD_UPDATE:
-        nomad_write(request, false);
+        if (session_headers(request)) {
+            nomad_write(request, request->route->id == STOA_HTTP_ROUTE_NOMAD_PUT);
+        }
         return;
     case STOA_HTTP_ROUTE_NOMAD_DELETE:
-        nomad_delete(request);
+        if (session_headers(request)) {
+            nomad_delete(request);
+        }
         return;
     case STOA_HTTP_ROUTE_NOMAD_CONFIG_STORAGE:
         config_mode(request, true);
@@ -718,6 +827,9 @@ void stoa_http_dispatch(struct request *request) {
         return;
     case STOA_HTTP_ROUTE_OBJECT:
         with_method(request, object_get, object_put, object_delete);
+        return;
+    case STOA_HTTP_ROUTE_SESSIONS:
+        session_register(request);
         return;
     case STOA_HTTP_ROUTE_STATUS:
         stoa_http_status(request);

@@ -892,6 +892,25 @@ static void command_shutdown(struct connection *connection,
     server->options.on_shutdown(server->options.shutdown_context);
 }
 
+static void session_help(struct connection *connection) {
+    static const char *const lines[] = {
+        "SESSION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "REGISTER",
+        "    Register a client session through the log; returns its client id.",
+        "WRITE <client-id> <sequence> <command> [<arg> ...]",
+        "    Run a write command as this sequence of the session (1, 2, 3, ...). A retry of",
+        "    the last sequence gets the recorded reply and is not applied again.",
+        "HELP",
+        "    Print this help.",
+    };
+    struct stoa_reply *reply = reply_of(connection);
+    size_t count = sizeof(lines) / sizeof(lines[0]);
+    reply->ops->array(reply, count);
+    for (size_t i = 0; i < count; i++) {
+        reply->ops->status(reply, lines[i]);
+    }
+}
+
 void stoa_server_admin(struct connection *connection, const struct stoa_commands_output *out) {
     struct stoa_server *server = connection->server;
     enum stoa_commands_id id = out->spec->id;
@@ -900,6 +919,8 @@ void stoa_server_admin(struct connection *connection, const struct stoa_commands
     } else if (out->spec->container == STOA_COMMANDS_GROUP || id == STOA_COMMANDS_READONLY ||
                id == STOA_COMMANDS_READWRITE) {
         stoa_server_group(connection, out);
+    } else if (id == STOA_COMMANDS_SESSION_HELP) {
+        session_help(connection);
     } else if (out->spec->container == STOA_COMMANDS_COMMAND) {
         command_command(connection, out);
     } else if (id == STOA_COMMANDS_CONFIG_GET) {

@@ -44,7 +44,11 @@ void stoa_server_replica_done(struct stoa_replica_waiter *waiter) {
 /* In a replica group: the write goes to the group, and this connection waits for it. */
 static int run_replicated_write(struct connection *connection,
                                 const struct stoa_commands_output *out, int64_t now_ms) {
+    /* A SESSION WRITE's client id and sequence travel in the record: forwarded to the
+     * leader inside it, and judged by every replica's session table when applied. */
     struct stoa_command command = {.opcode = out->opcode,
+                                   .client_id = out->client_id,
+                                   .sequence = out->sequence,
                                    .stamp_ms = now_ms,
                                    .argument_count = out->argument_count,
                                    .arguments = out->arguments};
@@ -70,6 +74,8 @@ int stoa_server_run_write(struct connection *connection, const struct stoa_comma
                           int64_t now_ms) {
     struct stoa_server *server = connection->server;
     struct stoa_command command = {.opcode = out->opcode,
+                                   .client_id = out->client_id,
+                                   .sequence = out->sequence,
                                    .stamp_ms = now_ms,
                                    .argument_count = out->argument_count,
                                    .arguments = out->arguments};

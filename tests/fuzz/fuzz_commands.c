@@ -72,8 +72,8 @@ static void check_error(const struct stoa_commands_output *out, int result) {
 static void check_write(const struct stoa_commands_output *out) {
     struct stoa_command command = {
         .opcode = out->opcode,
-        .client_id = 1,
-        .sequence = 1,
+        .client_id = out->client_id != 0 ? out->client_id : 1, /* SESSION WRITE's, else any */
+        .sequence = out->client_id != 0 ? out->sequence : 1,
         .stamp_ms = NOW_MS,
         .argument_count = out->argument_count,
         .arguments = out->arguments,
@@ -85,6 +85,8 @@ static void check_write(const struct stoa_commands_output *out) {
     struct stoa_command back;
     check(stoa_command_decode(record, length, &back, decoded, WORDS_MAX) == STOA_OK);
     check(back.opcode == out->opcode && back.argument_count == out->argument_count);
+    check(back.client_id == command.client_id && back.sequence == command.sequence);
+    check((out->client_id == 0) == (out->sequence == 0));
     for (size_t i = 0; i < back.argument_count; i++) {
         check(back.arguments[i].length == out->arguments[i].length);
         check(back.arguments[i].length == 0 ||
