@@ -476,6 +476,8 @@ static int start_replica(struct node *node) {
         .election_ticks_max = (uint32_t)config->cluster_election_ticks_max,
         .drift_ticks = (uint32_t)config->cluster_drift_ticks,
         .request_timeout_ms = config->cluster_request_timeout_ms,
+        .snapshot_log_bytes = (uint64_t)config->data_snapshot_log_bytes,
+        .log_slots = (uint32_t)config->cluster_log_slots,
         .joining = node->joining,
         .log = &node->log};
     char error[512];

@@ -191,6 +191,37 @@ static void on_hook(void *context) {
     replica_process(replica);
 }
 
+static uint32_t replica_log_slots(const struct stoa_replica *replica) {
+    return replica->options.log_slots > 0 ? replica->options.log_slots
+                                          : STOA_PAXOS_LOG_SLOTS_DEFAULT;
+}
+
+/* Starts a snapshot (in the background) when enough was applied since the last one, by
+ * slots or by journal bytes: the engine has no log of its own here, so its own trigger
+ * (data.snapshotLogBytes) never fires; the journal is compacted once the snapshot is done. */
+static void maybe_snapshot(struct stoa_replica *replica) {
+    struct stoa_engine_stats stats;
+    stoa_engine_stats(replica->engine, &stats);
+    uint64_t bytes = stoa_journal_bytes(replica->journal) - replica->journal_bytes_at_snapshot;
+    uint64_t every = replica_log_slots(replica) / STOA_REPLICA_SNAPSHOT_FRACTION;
+    bool by_slots = stats.applied_index >= stats.snapshot_index + every;
+    bool by_bytes = replica->options.snapshot_log_bytes > 0 &&
+                    bytes >= replica->options.snapshot_log_bytes &&
+                    stats.applied_index > stats.snapshot_index;
+    if (stats.snapshot_running || !(by_slots || by_bytes)) {
+        return;
+    }
+    replica->journal_bytes_at_snapshot = stoa_journal_bytes(replica->journal);
+    int result = stoa_engine_snapshot_start(replica->engine);
+    if (result != STOA_OK) {
+        STOA_LOG_WARN(replica->log, MODULE, "cannot start a snapshot: the journal keeps growing",
+                      STOA_FIELD_UINT("applied_index", stats.applied_index),
+                      STOA_FIELD_ERR(result));
+    } else {
+        replica->stats.snapshots_started++;
+    }
+}
+
 static void on_tick(void *context) {
     struct stoa_replica *replica = context;
     if (replica->stopping || replica->failure != STOA_OK) {
@@ -228,6 +259,7 @@ static void on_tick(void *context) {
     replica_expire(replica, now_ms);
     replica_snapshot_tick(replica, now_ms);
     replica_snapshot_compact(replica);
+    maybe_snapshot(replica);
 }
 
 static void on_paxos_message(struct stoa_replica *replica, uint32_t from, const uint8_t *data,
@@ -329,7 +361,7 @@ static int open_core(struct stoa_replica *replica, char *error, size_t error_byt
         .election_ticks_max = replica->options.election_ticks_max,
         .drift_ticks = replica->options.drift_ticks,
         .window_slots = STOA_PAXOS_WINDOW_SLOTS_DEFAULT,
-        .log_slots = STOA_PAXOS_LOG_SLOTS_DEFAULT,
+        .log_slots = replica_log_slots(replica),
         .seed = seed,
         .log = (struct stoa_log *)replica->log,
     };

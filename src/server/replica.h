@@ -103,6 +103,10 @@ struct stoa_replica_options {
     uint32_t election_ticks_max;
     uint32_t drift_ticks;
     int64_t request_timeout_ms;
+    /* Take a snapshot once the journal has grown this many bytes since the last one (0:
+     * only by slots, STOA_REPLICA_SNAPSHOT_SLOTS); data.snapshotLogBytes. */
+    uint64_t snapshot_log_bytes;
+    uint32_t log_slots; /* the core's ring (cluster.logSlots); 0: the default */
     /* Just added to a running group (stoa start --join): start as a learner, not a voter,
      * until the change that adds it is applied. */
     bool joining;
@@ -187,6 +191,7 @@ struct stoa_replica_stats {
     struct stoa_histogram journal_sync_latency; /* the group's fsyncs on this member */
     uint64_t snapshots_sent;
     uint64_t snapshots_installed;
+    uint64_t snapshots_started; /* this member's own, to compact its journal */
 };
 void stoa_replica_stats(const struct stoa_replica *replica, struct stoa_replica_stats *stats);
 

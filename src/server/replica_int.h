@@ -140,6 +140,7 @@ struct stoa_replica {
     struct snapshot_send sending;
     struct snapshot_receive receiving;
     uint64_t compacted_index; /* the core and journal dropped slots up to here */
+    uint64_t journal_bytes_at_snapshot; /* stoa_journal_bytes when the last snapshot began */
     struct member_change changes[STOA_REPLICA_MEMBER_CHANGES_KEPT];
     uint64_t change_count;
     uint8_t *chunk; /* STOA_REPLICA_SNAPSHOT_CHUNK_BYTES */

@@ -590,6 +590,7 @@ static void info_replication(struct info *info, const struct stoa_server *server
     info_line(info, "group_snapshots_sent:%llu", (unsigned long long)stats.snapshots_sent);
     info_line(info, "group_snapshots_installed:%llu",
               (unsigned long long)stats.snapshots_installed);
+    info_line(info, "group_snapshots_started:%llu", (unsigned long long)stats.snapshots_started);
     info_line(info, "%s", "");
 }
 

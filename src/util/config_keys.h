@@ -236,6 +236,10 @@
     X(DURATION, "cluster.requestTimeout", cluster_request_timeout_ms, STOA_CONFIG_DURATION_MS_MIN, \
       STOA_CONFIG_DURATION_MS_MAX, none, "5s",                                                     \
       "A request waiting for the group longer than this is answered TIMEOUT (outcome unknown).")  \
+    X(INT, "cluster.logSlots", cluster_log_slots, STOA_REPLICA_LOG_SLOTS_MIN,                     \
+      STOA_PAXOS_LOG_SLOTS_MAX, none, "65536",                                                     \
+      "Log slots a member keeps above its snapshot; a snapshot starts every quarter of this "      \
+      "(and every data.snapshotLogBytes of journal), and a full log refuses writes.")              \
     X(STRING, "multiverse9.name", multiverse9_name, 0, STOA_MULTIVERSE9_NAME_BYTES_MAX, none, "",  \
       "The node's human-readable name in METADATA; empty means multiverse9_<node id>.")           \
     X(STRING, "multiverse9.nodes", multiverse9_nodes, 0, STOA_MULTIVERSE9_NODES_BYTES_MAX, none,   \

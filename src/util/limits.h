@@ -500,6 +500,15 @@
 /* Slots this node proposed and still waits for, by slot modulo this: at least the core's
  * largest window, so a slot's record is only reused after the window moved past it. */
 #define STOA_REPLICA_PENDING_SLOTS 1024
+/* A member takes a snapshot (and then compacts its journal) once a 1/this share of its log
+ * ring (cluster.logSlots) was applied since its last one, whatever the entries' size: a leader
+ * refuses proposals when the ring is full, so a snapshot must start well before (at a quarter
+ * it has three quarters of the ring to finish in, about 45 s at 1,000 slots a second). Found
+ * by the nemesis: small batches filled the ring, and nothing took a snapshot. */
+#define STOA_REPLICA_SNAPSHOT_FRACTION 4
+/* cluster.logSlots at least: four windows, so a snapshot every quarter still leaves room for
+ * a full window in flight. */
+#define STOA_REPLICA_LOG_SLOTS_MIN (4 * STOA_PAXOS_WINDOW_SLOTS_DEFAULT)
 /* Requests forwarded by followers that this leader serves at once. 4,096 is far above the
  * writes of one loop iteration; more are refused (the follower retries another time). */
 #define STOA_REPLICA_REMOTES_MAX 4096

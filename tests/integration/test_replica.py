@@ -240,6 +240,27 @@ def test_member_joins_and_is_removed():
             group.stop_all()
 
 
+def test_small_batches_past_the_log_ring():
+    """Writes one at a time (one slot each) well past the members' log ring: members take
+    snapshots by slot count and compact, so the leader never runs out of slots (the nemesis
+    found a group that stopped after 65,536 slots because nothing took a snapshot)."""
+    with TempDir() as root:
+        group = Group(root, 3, extra=["--cluster.logSlots=1024"])
+        try:
+            group.start_all()
+            leader = group.leader()
+            client = group.client(leader)
+            for n in range(3000):  # sequential: each write is its own slot
+                if not client.set(f"k{n % 50}", n):
+                    raise Failure(f"write {n} not acknowledged")
+            info = group.info(leader)
+            if info["group_snapshots_started"] < 2 or info["group_applied_index"] < 3000:
+                raise Failure(f"no snapshots by slot count: {info}")
+            wait_for(lambda: converged(group, list(group.nodes)), 30, "equal digests")
+        finally:
+            group.stop_all()
+
+
 class History:
     """A Jepsen-shaped history (docs/checking.md), in real-time order: an invoke is written
     before its request leaves, a completion after its reply arrived."""
@@ -344,5 +365,5 @@ if __name__ == "__main__":
     sys.exit(main([test_three_members_agree, test_leader_killed_and_restarted,
                    test_lagging_member_catches_up_by_snapshot,
                    test_five_members_lose_two_then_three, test_follower_stopped_for_100000_writes,
-                   test_member_joins_and_is_removed,
+                   test_member_joins_and_is_removed, test_small_batches_past_the_log_ring,
                    test_histories_linearizable_under_leader_kills]))
