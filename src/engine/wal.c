@@ -17,8 +17,13 @@
 
 #define MODULE "wal"
 #define SEGMENT_HEADER_BYTES 32
-#define RECORD_HEADER_BYTES 24
-#define FORMAT_VERSION 1
+#define RECORD_HEADER_BYTES 40
+/* Bytes of the record header its own checksum covers (everything before that checksum). */
+#define RECORD_HEADER_CHECKED_BYTES 32
+/* Version 2 gave each record header its own checksum and the durable index (version 1 had
+ * one checksum over header and payload, so a damaged length could not be told from a torn
+ * write). Version 1 segments are refused: stoa had no release that wrote them. */
+#define FORMAT_VERSION 2
 #define NAME_DIGITS 20
 #define NAME_SUFFIX ".log"
 #define CORRUPT_SUFFIX ".corrupt-"
@@ -57,10 +62,10 @@ struct stoa_wal {
 
 /* ---- little-endian fields and checksums ---- */
 
-/* The record checksum covers the length, flags and index fields, then the payload. */
-static uint64_t record_checksum(const uint8_t *header, const uint8_t *payload, size_t length) {
-    XXH64_hash_t seed = XXH3_64bits(header, 16);
-    return XXH3_64bits_withSeed(payload, length, seed);
+/* The header checksum covers every header field, the payload checksum among them, so a
+ * header that checks binds its length, index and payload together. */
+static uint64_t header_checksum(const uint8_t *header) {
+    return XXH3_64bits(header, RECORD_HEADER_CHECKED_BYTES);
 }
 
 static void encode_segment_header(uint8_t *out, uint64_t first_index) {
@@ -71,11 +76,17 @@ static void encode_segment_header(uint8_t *out, uint64_t first_index) {
     stoa_bytes_put_u64(out + 24, XXH3_64bits(out, 24));
 }
 
-static void encode_record_header(uint8_t *out, uint64_t index, const void *payload, size_t length) {
+/* durable_index is the log's durable index at append time: every record up to it was on disk
+ * before this one was written, which recovery uses to tell corruption from a torn write. */
+static void encode_record_header(uint8_t *out, uint64_t index, uint64_t durable_index,
+                                 const void *payload, size_t length) {
+    STOA_ASSERT(durable_index < index);
     stoa_bytes_put_u32(out, (uint32_t)length);
     stoa_bytes_put_u32(out + 4, 0);
     stoa_bytes_put_u64(out + 8, index);
-    stoa_bytes_put_u64(out + 16, record_checksum(out, payload, length));
+    stoa_bytes_put_u64(out + 16, durable_index);
+    stoa_bytes_put_u64(out + 24, XXH3_64bits(payload, length));
+    stoa_bytes_put_u64(out + 32, header_checksum(out));
 }
 
 /* ---- paths ---- */
@@ -174,19 +185,40 @@ static int reader_get(struct stoa_env *env, struct reader *reader, uint64_t offs
 
 enum record_result {
     RECORD_OK,
-    RECORD_PARTIAL,  /* the file ends inside the record */
-    RECORD_BAD,      /* a field or the checksum is wrong */
-    RECORD_CHECKSUM, /* only the checksum is wrong */
+    RECORD_PARTIAL,     /* the file ends in the header, or in a record whose header checks */
+    RECORD_BAD_HEADER,  /* the header checksum or a header field is wrong: length unknown */
+    RECORD_BAD_PAYLOAD, /* the header checks and the payload does not */
 };
 
 struct record_view {
     uint64_t index;
     const uint8_t *payload; /* borrowed from the reader until its next read */
-    size_t length;
+    size_t length;          /* trusted only when the header checked */
     const char *reason;
 };
 
-/* Reads and checks the record at offset. Returns 0 with *result, or an env error. */
+/* Checks the fields of a record header whose checksum matched; returns NULL or why not. */
+static const char *header_fault(const uint8_t *header, uint64_t expected_index,
+                                size_t record_bytes_max) {
+    uint64_t index = stoa_bytes_get_u64(header + 8);
+    if (stoa_bytes_get_u32(header + 4) != 0) {
+        return "record flags are not zero";
+    }
+    if (stoa_bytes_get_u32(header) > record_bytes_max) {
+        return "record length above the bound";
+    }
+    if (index != expected_index) {
+        return "record index out of sequence";
+    }
+    if (stoa_bytes_get_u64(header + 16) >= index) {
+        return "record durable index not below its own index";
+    }
+    return NULL;
+}
+
+/* Reads and checks the record at offset: first the header against its own checksum, so that
+ * its length is trusted before it is used, then the payload. Returns 0 with *result, or an
+ * env error. */
 static int read_record(struct stoa_env *env, struct reader *reader, uint64_t offset,
                        uint64_t expected_index, size_t record_bytes_max, struct record_view *view,
                        enum record_result *result) {
@@ -197,22 +229,18 @@ static int read_record(struct stoa_env *env, struct reader *reader, uint64_t off
         view->reason = "record header cut short";
         return status == STOA_ERR_AGAIN ? STOA_OK : status;
     }
+    *result = RECORD_BAD_HEADER;
+    if (header_checksum(header) != stoa_bytes_get_u64(header + RECORD_HEADER_CHECKED_BYTES)) {
+        view->reason = "record header checksum mismatch";
+        return STOA_OK;
+    }
+    view->reason = header_fault(header, expected_index, record_bytes_max);
+    if (view->reason != NULL) {
+        return STOA_OK;
+    }
     uint32_t length = stoa_bytes_get_u32(header);
-    uint64_t index = stoa_bytes_get_u64(header + 8);
+    uint64_t payload_checksum = stoa_bytes_get_u64(header + 24);
     view->length = length;
-    *result = RECORD_BAD;
-    if (stoa_bytes_get_u32(header + 4) != 0) {
-        view->reason = "record flags are not zero";
-        return STOA_OK;
-    }
-    if (length > record_bytes_max) {
-        view->reason = "record length above the bound";
-        return STOA_OK;
-    }
-    if (index != expected_index) {
-        view->reason = "record index out of sequence";
-        return STOA_OK;
-    }
     const uint8_t *record = NULL;
     status = reader_get(env, reader, offset, RECORD_HEADER_BYTES + (size_t)length, &record);
     if (status != 0) {
@@ -221,37 +249,156 @@ static int read_record(struct stoa_env *env, struct reader *reader, uint64_t off
         return status == STOA_ERR_AGAIN ? STOA_OK : status;
     }
     const uint8_t *payload = record + RECORD_HEADER_BYTES;
-    if (record_checksum(record, payload, length) != stoa_bytes_get_u64(record + 16)) {
-        *result = RECORD_CHECKSUM;
-        view->reason = "record checksum mismatch";
+    if (XXH3_64bits(payload, length) != payload_checksum) {
+        *result = RECORD_BAD_PAYLOAD;
+        view->reason = "record payload checksum mismatch";
         return STOA_OK;
     }
-    *view = (struct record_view){.index = index, .payload = payload, .length = length};
+    *view = (struct record_view){.index = expected_index, .payload = payload, .length = length};
     *result = RECORD_OK;
     return STOA_OK;
 }
 
-/* Whether every byte from offset to the end of the file is zero (space the file system
- * allocated but the crash kept from being written). */
-static int rest_is_zero(struct stoa_env *env, struct reader *reader, uint64_t offset, bool *zero) {
-    while (offset < reader->file_bytes) {
+/* Whether the bytes at header are a record header that checks and says that the record with
+ * index damaged_index was on disk before it was written. The cheap field tests come first:
+ * this runs at every byte offset of a damaged tail. */
+static bool proves_durable(const uint8_t *header, uint64_t damaged_index, size_t record_bytes_max) {
+    uint64_t index = stoa_bytes_get_u64(header + 8);
+    uint64_t durable_index = stoa_bytes_get_u64(header + 16);
+    if (durable_index < damaged_index || index <= durable_index) {
+        return false;
+    }
+    if (stoa_bytes_get_u32(header + 4) != 0 || stoa_bytes_get_u32(header) > record_bytes_max) {
+        return false;
+    }
+    return header_checksum(header) == stoa_bytes_get_u64(header + RECORD_HEADER_CHECKED_BYTES);
+}
+
+/* Looks at every byte offset from offset to the end of the file for a record header that
+ * proves the record damaged_index durable (proves_durable). A damaged length leaves the next
+ * record's place unknown, hence every offset. Sets *found_offset to the header's offset, or
+ * to 0 when there is none. Returns 0, STOA_ERR_NOMEM or an env error. */
+static int find_durable_proof(struct stoa_env *env, struct reader *reader, uint64_t offset,
+                              uint64_t damaged_index, size_t record_bytes_max,
+                              uint64_t *found_offset) {
+    *found_offset = 0;
+    while (offset < reader->file_bytes && reader->file_bytes - offset >= RECORD_HEADER_BYTES) {
         uint64_t left = reader->file_bytes - offset;
         size_t count = left < STOA_WAL_READ_BYTES ? (size_t)left : STOA_WAL_READ_BYTES;
         const uint8_t *bytes = NULL;
         int status = reader_get(env, reader, offset, count, &bytes);
         if (status != 0) {
-            return status;
+            return status == STOA_ERR_AGAIN ? STOA_ERR_IO : status; /* the file shrank */
         }
-        for (size_t i = 0; i < count; i++) {
-            if (bytes[i] != 0) {
-                *zero = false;
+        /* Headers starting at [offset, offset + starts) lie wholly inside this window. */
+        size_t starts = count - RECORD_HEADER_BYTES + 1;
+        for (size_t i = 0; i < starts; i++) {
+            if (proves_durable(bytes + i, damaged_index, record_bytes_max)) {
+                *found_offset = offset + i;
                 return STOA_OK;
             }
         }
-        offset += count;
+        offset += starts;
     }
-    *zero = true;
     return STOA_OK;
+}
+
+/* Whether flipping one bit of the payload makes it match its checksum. */
+static int payload_flip(struct stoa_env *env, struct reader *reader, uint64_t offset,
+                        const uint8_t *header, uint64_t *flipped_offset) {
+    size_t length = stoa_bytes_get_u32(header);
+    uint64_t checksum = stoa_bytes_get_u64(header + 24);
+    if (length == 0 || length > STOA_WAL_FLIP_SEARCH_BYTES_MAX) {
+        return STOA_OK;
+    }
+    const uint8_t *payload = NULL;
+    int status = reader_get(env, reader, offset + RECORD_HEADER_BYTES, length, &payload);
+    if (status != 0) {
+        return status == STOA_ERR_AGAIN ? STOA_OK : status;
+    }
+    uint8_t *copy = stoa_alloc(length);
+    if (copy == NULL) {
+        return STOA_ERR_NOMEM;
+    }
+    memcpy(copy, payload, length);
+    for (size_t bit = 0; bit < length * 8 && *flipped_offset == 0; bit++) {
+        uint8_t mask = (uint8_t)(1u << (bit % 8));
+        copy[bit / 8] ^= mask;
+        if (XXH3_64bits(copy, length) == checksum) {
+            *flipped_offset = offset + RECORD_HEADER_BYTES + bit / 8;
+        }
+        copy[bit / 8] ^= mask;
+    }
+    stoa_free(copy);
+    return STOA_OK;
+}
+
+/* Whether header (a copy, checked here) and the payload after it in the file at offset make a
+ * whole record. */
+static int record_whole(struct stoa_env *env, struct reader *reader, uint64_t offset,
+                        const uint8_t *header, uint64_t expected_index, size_t record_bytes_max,
+                        bool *whole) {
+    *whole = false;
+    if (header_checksum(header) != stoa_bytes_get_u64(header + RECORD_HEADER_CHECKED_BYTES) ||
+        header_fault(header, expected_index, record_bytes_max) != NULL) {
+        return STOA_OK;
+    }
+    size_t length = stoa_bytes_get_u32(header);
+    const uint8_t *payload = NULL;
+    int status = reader_get(env, reader, offset + RECORD_HEADER_BYTES, length, &payload);
+    if (status != 0) {
+        return status == STOA_ERR_AGAIN ? STOA_OK : status;
+    }
+    *whole = XXH3_64bits(payload, length) == stoa_bytes_get_u64(header + 24);
+    return STOA_OK;
+}
+
+/* Whether flipping one bit of the header makes the whole record check. */
+static int header_flip(struct stoa_env *env, struct reader *reader, uint64_t offset,
+                       uint64_t expected_index, size_t record_bytes_max, uint64_t *flipped_offset) {
+    const uint8_t *bytes = NULL;
+    int status = reader_get(env, reader, offset, RECORD_HEADER_BYTES, &bytes);
+    if (status != 0) {
+        return status == STOA_ERR_AGAIN ? STOA_OK : status;
+    }
+    uint8_t header[RECORD_HEADER_BYTES];
+    memcpy(header, bytes, sizeof(header));
+    for (size_t bit = 0; bit < sizeof(header) * 8 && *flipped_offset == 0; bit++) {
+        uint8_t mask = (uint8_t)(1u << (bit % 8));
+        header[bit / 8] ^= mask;
+        bool whole = false;
+        status =
+            record_whole(env, reader, offset, header, expected_index, record_bytes_max, &whole);
+        if (status != 0) {
+            return status;
+        }
+        if (whole) {
+            *flipped_offset = offset + bit / 8;
+        }
+        header[bit / 8] ^= mask;
+    }
+    return STOA_OK;
+}
+
+/* Whether the bad record at offset is one bit off a whole record (bit rot: a torn write
+ * leaves bytes missing, zeros or garbage, never a whole record with one bit changed). A
+ * header that checks is searched in its payload (up to STOA_WAL_FLIP_SEARCH_BYTES_MAX bytes),
+ * a header that does not in its own bits. Sets *flipped_offset to the damaged byte, or 0. */
+static int find_one_bit_flip(struct stoa_env *env, struct reader *reader, uint64_t offset,
+                             enum record_result result, uint64_t expected_index,
+                             size_t record_bytes_max, uint64_t *flipped_offset) {
+    *flipped_offset = 0;
+    if (result == RECORD_BAD_PAYLOAD) {
+        const uint8_t *bytes = NULL;
+        int status = reader_get(env, reader, offset, RECORD_HEADER_BYTES, &bytes);
+        if (status != 0) {
+            return status;
+        }
+        uint8_t header[RECORD_HEADER_BYTES];
+        memcpy(header, bytes, sizeof(header));
+        return payload_flip(env, reader, offset, header, flipped_offset);
+    }
+    return header_flip(env, reader, offset, expected_index, record_bytes_max, flipped_offset);
 }
 
 /* ---- scanning a segment at open ---- */
@@ -268,6 +415,9 @@ struct scan {
     int bad_status;   /* 0, or STOA_ERR_CORRUPT / STOA_ERR_UNSUPPORTED at bad_offset */
     uint64_t bad_offset;
     const char *reason;
+    uint32_t version;      /* the segment's format version, once its header checked */
+    uint64_t proof_offset; /* last segment: a later header proving the bad record durable */
+    uint64_t flip_offset;  /* last segment: the byte whose one flipped bit broke the record */
 };
 
 static void scan_bad(struct scan *scan, int status, uint64_t offset, const char *reason) {
@@ -300,7 +450,8 @@ static int scan_header(struct stoa_env *env, struct reader *reader, uint64_t exp
     } else if (XXH3_64bits(header, 24) != stoa_bytes_get_u64(header + 24)) {
         scan_bad(scan, STOA_ERR_CORRUPT, 0, "segment header checksum mismatch");
     } else if (stoa_bytes_get_u32(header + 8) != FORMAT_VERSION) {
-        scan_bad(scan, STOA_ERR_UNSUPPORTED, 8, "unknown segment format version");
+        scan->version = stoa_bytes_get_u32(header + 8);
+        scan_bad(scan, STOA_ERR_UNSUPPORTED, 8, "unsupported segment format version");
     } else if (stoa_bytes_get_u32(header + 12) != 0) {
         scan_bad(scan, STOA_ERR_CORRUPT, 12, "segment flags are not zero");
     } else if (stoa_bytes_get_u64(header + 16) != scan->name_index) {
@@ -314,29 +465,47 @@ static int scan_header(struct stoa_env *env, struct reader *reader, uint64_t exp
     return STOA_OK;
 }
 
-/* Decides whether a bad record at offset is a torn tail or corruption. In the last segment
- * it is a torn tail when the file ends inside it, or when only zeros follow it (space the
- * file system allocated but the crash kept from being written): for a record whose only
- * fault is its checksum, zeros after its end; otherwise zeros from its start. */
+/* Decides whether a bad record at offset is a torn tail or corruption. Outside the last
+ * segment it is always corruption. In the last segment, a record cut short by the end of the
+ * file is a torn tail; any other bad record is corruption only if a record header after it
+ * (after its end when its own header checked, else anywhere after its start) checks and says
+ * the bad record was already on disk when that later record was written, or if one flipped
+ * bit makes it whole; otherwise the bad bytes may be an unsynced write the crash tore, and
+ * they are cut. */
 static int classify_bad(struct stoa_env *env, struct reader *reader, uint64_t offset,
                         enum record_result result, const struct record_view *view,
-                        struct scan *scan) {
-    bool torn = false;
-    if (scan->is_last && result == RECORD_PARTIAL) {
-        torn = true;
-    } else if (scan->is_last) {
-        uint64_t from = offset;
-        if (result == RECORD_CHECKSUM) {
-            from = offset + RECORD_HEADER_BYTES + view->length;
-        }
-        int status = rest_is_zero(env, reader, from, &torn);
+                        size_t record_bytes_max, struct scan *scan) {
+    if (!scan->is_last) {
+        scan_bad(scan, STOA_ERR_CORRUPT, offset, view->reason);
+        return STOA_OK;
+    }
+    if (result == RECORD_PARTIAL) {
+        scan->torn = true;
+        return STOA_OK;
+    }
+    uint64_t from = offset + 1;
+    if (result == RECORD_BAD_PAYLOAD) {
+        from = offset + RECORD_HEADER_BYTES + view->length;
+    }
+    uint64_t proof_offset = 0;
+    int status =
+        find_durable_proof(env, reader, from, scan->next_index, record_bytes_max, &proof_offset);
+    if (status != 0) {
+        return status;
+    }
+    uint64_t flip_offset = 0;
+    if (proof_offset == 0) {
+        status = find_one_bit_flip(env, reader, offset, result, scan->next_index, record_bytes_max,
+                                   &flip_offset);
         if (status != 0) {
             return status;
         }
     }
-    if (torn) {
+    if (proof_offset == 0 && flip_offset == 0) {
         scan->torn = true;
     } else {
+        scan->proof_offset = proof_offset;
+        scan->flip_offset = flip_offset;
         scan_bad(scan, STOA_ERR_CORRUPT, offset, view->reason);
     }
     return STOA_OK;
@@ -354,7 +523,7 @@ static int scan_records(struct stoa_env *env, struct reader *reader, size_t reco
             return status;
         }
         if (result != RECORD_OK) {
-            return classify_bad(env, reader, offset, result, &view, scan);
+            return classify_bad(env, reader, offset, result, &view, record_bytes_max, scan);
         }
         offset += RECORD_HEADER_BYTES + view.length;
         scan->next_index++;
@@ -526,20 +695,51 @@ static int create_segment(struct stoa_wal *wal, uint64_t first_index) {
     return STOA_OK;
 }
 
+/* A segment of another format version: never cut, whatever the options. */
+static void report_unsupported(struct opening *opening, const char *path, const struct scan *scan) {
+    STOA_LOG_ERROR(opening->wal->log, MODULE, "log segment has another format version",
+                   STOA_FIELD_STR("file", path), STOA_FIELD_UINT("version", scan->version),
+                   STOA_FIELD_UINT("supported_version", FORMAT_VERSION));
+    if (opening->error != NULL) {
+        snprintf(opening->error->message, sizeof(opening->error->message),
+                 "log segment %s has format version %" PRIu32 "; this build reads version %d "
+                 "only%s",
+                 path, scan->version, FORMAT_VERSION,
+                 scan->version < FORMAT_VERSION
+                     ? " (an older pre-release format: there is no conversion)"
+                     : "");
+    }
+}
+
 static void report_corrupt(struct opening *opening, const char *path, const struct scan *scan) {
+    if (scan->bad_status == STOA_ERR_UNSUPPORTED) {
+        report_unsupported(opening, path, scan);
+        return;
+    }
     struct stoa_wal *wal = opening->wal;
     STOA_LOG_ERROR(wal->log, MODULE, "log segment is damaged", STOA_FIELD_STR("file", path),
                    STOA_FIELD_UINT("offset", scan->bad_offset),
                    STOA_FIELD_STR("reason", scan->reason),
+                   STOA_FIELD_UINT("proof_offset", scan->proof_offset),
+                   STOA_FIELD_UINT("flip_offset", scan->flip_offset),
                    STOA_FIELD_BOOL("truncate_corrupt", opening->truncate_corrupt));
-    if (opening->error != NULL) {
-        snprintf(opening->error->message, sizeof(opening->error->message),
-                 "log segment %s is damaged at byte %" PRIu64 ": %s%s", path, scan->bad_offset,
-                 scan->reason,
-                 scan->bad_status == STOA_ERR_CORRUPT && !opening->truncate_corrupt
-                     ? " (truncate_corrupt cuts the log there, keeping a copy of the segment)"
-                     : "");
+    if (opening->error == NULL) {
+        return;
     }
+    char proof[96] = "";
+    if (scan->proof_offset != 0) {
+        snprintf(proof, sizeof(proof), "; the record at byte %" PRIu64 " shows it was on disk",
+                 scan->proof_offset);
+    } else if (scan->flip_offset != 0) {
+        snprintf(proof, sizeof(proof), "; one bit flipped at byte %" PRIu64 " (written whole)",
+                 scan->flip_offset);
+    }
+    snprintf(opening->error->message, sizeof(opening->error->message),
+             "log segment %s is damaged at byte %" PRIu64 ": %s%s%s", path, scan->bad_offset,
+             scan->reason, proof,
+             opening->truncate_corrupt
+                 ? ""
+                 : " (truncate_corrupt cuts the log there, keeping a copy of the segment)");
 }
 
 /* Copies the file at from to a new file at to, and syncs the copy. */
@@ -862,7 +1062,7 @@ int stoa_wal_append(struct stoa_wal *wal, const void *payload, size_t length, ui
         wal->batch.length = SEGMENT_HEADER_BYTES;
     }
     uint8_t *record = wal->batch.data + wal->batch.length;
-    encode_record_header(record, wal->next_index, payload, length);
+    encode_record_header(record, wal->next_index, wal->durable_index, payload, length);
     if (length > 0) {
         memcpy(record + RECORD_HEADER_BYTES, payload, length);
     }

@@ -99,13 +99,16 @@ typedef int (*stoa_wal_record_fn)(void *context, uint64_t index, const uint8_t *
                                   size_t length);
 
 /* Opens (or creates) the log in options->directory, recovering it: every segment is read
- * and every record verified. A torn tail (a partial record, a checksum-failing last record,
- * or zeros to the end of the last segment) is cut off and counted in torn_bytes. Returns 0
- * and sets *wal and *recovery; or STOA_ERR_CORRUPT for a bad segment header or a bad record
- * before the tail (error->message names the file and offset; see truncate_corrupt),
- * STOA_ERR_UNSUPPORTED for a segment of a newer format version, STOA_ERR_TOO_LARGE for a
- * directory path too long or too many segments, STOA_ERR_NOMEM, or an env error. error may
- * be NULL; on success its message is empty. */
+ * and every record verified. A torn tail of the last segment (a record cut short by the end of
+ * the file, or a bad record that no later record proves was durable and that is not one bit
+ * off a whole record: zeros, garbage, the rest of an unsynced batch) is cut off and counted
+ * in torn_bytes. Returns 0 and sets *wal and *recovery; or STOA_ERR_CORRUPT for a bad
+ * segment header, a bad record before the last segment, or a bad record in it that a later
+ * record header proves was durable or that one flipped bit makes whole (error->message names
+ * the file and offset; see truncate_corrupt), STOA_ERR_UNSUPPORTED for
+ * a segment of another format version (the message names both versions), STOA_ERR_TOO_LARGE
+ * for a directory path too long or too many segments, STOA_ERR_NOMEM, or an env error. error
+ * may be NULL; on success its message is empty. The rules are in docs/formats/log.md. */
 int stoa_wal_open(struct stoa_env *env, const struct stoa_wal_options *options,
                   struct stoa_wal **wal, struct stoa_wal_recovery *recovery,
                   struct stoa_wal_error *error);

@@ -239,6 +239,11 @@
 #define STOA_WAL_EVERYSEC_INTERVAL_MS 1000
 /* An open error names the file (a path) and the offset, with a sentence of explanation. */
 #define STOA_WAL_ERROR_BYTES_MAX (STOA_PATH_BYTES_MAX + 256)
+/* Recovery tries every one-bit flip of a bad record at the end of the log whose payload is at
+ * most this long, to tell bit rot (one bit off a whole record) from a torn write: 8n hashes
+ * of n bytes, ~10 ms at 4 KiB, once per open at most. Journal records and most commands are
+ * far smaller; a longer bad last record is taken for torn (docs/formats/log.md). */
+#define STOA_WAL_FLIP_SEARCH_BYTES_MAX 4096
 
 /* ---- engine: snapshot ---- */
 

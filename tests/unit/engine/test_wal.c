@@ -26,7 +26,7 @@ enum {
     SEGMENT_BYTES = 4096, /* small segments, so a test rolls over often */
     PAYLOAD_BYTES_MAX = 300,
     HEADER_BYTES = 32,
-    RECORD_HEADER_BYTES = 24,
+    RECORD_HEADER_BYTES = 40,
 };
 
 /* ---- helpers ---- */
@@ -467,8 +467,9 @@ static void test_corrupt_record_in_the_middle(void **state) {
     stoa_sim_env_destroy(sim);
 }
 
-/* In the last segment, a damaged record followed by good bytes is corruption, not a torn
- * tail; a partial record or zeros at the very end are a torn tail and are cut. */
+/* In the last segment, a damaged record followed by a record written after it was durable is
+ * corruption, not a torn tail; a partial record or zeros at the very end are a torn tail and
+ * are cut. (tests/unit/engine/test_wal_damage.c goes through every byte.) */
 static void test_torn_tail_versus_corruption(void **state) {
     (void)state;
     struct stoa_sim_env *sim = sim_new(5);
@@ -495,13 +496,18 @@ static void test_torn_tail_versus_corruption(void **state) {
     check_log(wal);
     stoa_wal_close(wal);
 
-    /* The second-to-last record damaged, the last one whole: corruption. */
-    uint64_t offset = record_offset(sim, path, 58 - last_first);
+    /* Record 60 written in a batch of its own, after 59 was synced; then 59 damaged. */
+    wal = open_ok(sim, &recovery);
+    append_through(wal, 60);
+    assert_int_equal(stoa_wal_flush(wal), STOA_OK);
+    stoa_wal_close(wal);
+    uint64_t offset = record_offset(sim, path, 59 - last_first);
     assert_int_equal(stoa_sim_env_corrupt(sim, path, offset + 4, 0x01), STOA_OK);
     struct stoa_wal_options options = options_small();
     struct stoa_wal_error error;
     assert_int_equal(open_wal(sim, &options, &wal, &recovery, &error), STOA_ERR_CORRUPT);
     assert_non_null(strstr(error.message, path));
+    assert_non_null(strstr(error.message, "shows it was on disk"));
     stoa_sim_env_destroy(sim);
 }
 
@@ -527,9 +533,9 @@ static void write_header(struct stoa_sim_env *sim, const char *path, uint64_t fi
     env->ops->file_close(file);
 }
 
-/* A segment header with a bad checksum or magic number is CORRUPT at byte 0; a newer format
- * version is UNSUPPORTED, even with truncate_corrupt; truncate_corrupt cuts at a bad header
- * by dropping the segment. */
+/* A segment header with a bad checksum or magic number is CORRUPT at byte 0; an older or a
+ * newer format version is UNSUPPORTED with both version numbers named, even with
+ * truncate_corrupt; truncate_corrupt cuts at a bad header by dropping the segment. */
 static void test_bad_segment_header(void **state) {
     (void)state;
     struct stoa_sim_env *sim = sim_new(6);
@@ -552,12 +558,18 @@ static void test_bad_segment_header(void **state) {
     assert_int_equal(open_wal(sim, &options, &wal, &recovery, &error), STOA_ERR_CORRUPT);
     assert_non_null(strstr(error.message, "bad magic number"));
 
-    write_header(sim, path, first, 'S', 2);
+    write_header(sim, path, first, 'S', 3);
     options.truncate_corrupt = true;
     assert_int_equal(open_wal(sim, &options, &wal, &recovery, &error), STOA_ERR_UNSUPPORTED);
-    assert_non_null(strstr(error.message, "unknown segment format version"));
+    assert_non_null(strstr(error.message, "has format version 3; this build reads version 2"));
 
-    write_header(sim, path, first, 'S', 1); /* whole again */
+    write_header(sim, path, first, 'S', 1); /* the format before record header checksums */
+    assert_int_equal(open_wal(sim, &options, &wal, &recovery, &error), STOA_ERR_UNSUPPORTED);
+    assert_non_null(strstr(error.message, "has format version 1; this build reads version 2"));
+    assert_non_null(strstr(error.message, "older pre-release format"));
+    assert_non_null(strstr(error.message, path));
+
+    write_header(sim, path, first, 'S', 2); /* whole again */
     options.truncate_corrupt = false;
     assert_int_equal(open_wal(sim, &options, &wal, &recovery, &error), STOA_OK);
     assert_int_equal(recovery.last_index, 100);
