@@ -12,6 +12,8 @@
 #   make fuzz FUZZ_TARGET=name  libFuzzer on tests/fuzz/fuzz_<name>.c for FUZZ_SECONDS (60)
 #   make fuzz-resp  the same for the RESP parser
 #   make soak   the cluster simulator on new seeds until stopped; make sim-planted its planted bugs
+#   make nemesis  five real members in network namespaces under faults for NEMESIS_SECONDS (600),
+#              the histories checked (as root; docs/nemesis.md)
 
 MAKEFLAGS += --no-print-directory
 
@@ -128,3 +130,13 @@ sim-planted: build
 
 clean:
 	rm -rf build
+
+# The real-process nemesis (docs/nemesis.md), Release build, as root: five members in network
+# namespaces under kills, pauses, partitions, packet loss and clock jumps for NEMESIS_SECONDS,
+# then healed, converged and checked with stoa-check. Data, logs and histories stay in
+# NEMESIS_DIR (a new temporary directory when empty).
+NEMESIS_SECONDS ?= 600
+NEMESIS_DIR ?=
+.PHONY: nemesis
+nemesis: build
+	/usr/bin/python3 tests/nemesis/nemesis.py --stoa $(RELEASE_DIR)/stoa --duration $(NEMESIS_SECONDS) $(if $(NEMESIS_DIR),--dir $(NEMESIS_DIR),)

@@ -29,6 +29,8 @@ packages=(
   redis-server                # the Redis backend's integration test starts a real Redis (test_redis_backend.py)
   netcat-openbsd              # nc, for multiverse9's netcat examples (tests/integration/test_multiverse9.py)
   python3-cryptography        # Ed25519 signing in the multiverse9 permission tests (HELLO/AUTH)
+  iproute2 nftables           # the nemesis's network namespaces, veth links and partitions (tests/nemesis)
+  faketime                    # the nemesis's wall-clock jumps (libfaketime, tests/nemesis)
   chromium                    # the headless Swagger UI test (tests/integration/test_http_swagger.py)
                               # (web/: swagger-ui-dist comes from npm, with the machine's
                               # Node.js and npm, which the machine image provides)
