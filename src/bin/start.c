@@ -494,9 +494,7 @@ static int start_replica(struct node *node) {
     stoa_address_format(&address, text);
     STOA_LOG_INFO(&node->log, "bin", "replica group member",
                   STOA_FIELD_UINT("self", options.self_id),
-                  STOA_FIELD_UINT("members", node->members.count), STOA_FIELD_STR("peer", text),
-                  STOA_FIELD_STR("note", "the Geomys and multiverse9 doors are not served by "
-                                         "group members yet"));
+                  STOA_FIELD_UINT("members", node->members.count), STOA_FIELD_STR("peer", text));
     return STOA_OK;
 }
 
@@ -510,6 +508,12 @@ static enum stoa_replica_read_mode read_mode_of(enum stoa_config_retrieval_mode 
         return STOA_REPLICA_READ_PARALLEL;
     }
     STOA_UNREACHABLE();
+}
+
+/* The write mode of the doors whose requests carry none (Geomys, multiverse9). */
+static enum stoa_replica_write_mode write_mode_of(enum stoa_config_storage_mode mode) {
+    return mode == STOA_CONFIG_STORAGE_MODE_FAST ? STOA_REPLICA_WRITE_FAST
+                                                 : STOA_REPLICA_WRITE_SAFE;
 }
 
 /* Starts the RESP front door on listen.host:listen.resp.port and logs where it listens. */
@@ -544,14 +548,18 @@ static int start_server(struct node *node) {
 }
 
 /* Starts the Geomys front door on listen.host:listen.geomys.port, with the RESP door's client
- * limits and password (docs/protocols/geomys.md). */
+ * limits and password (docs/protocols/geomys.md); on a member, through the replica in the
+ * node's storage and retrieval modes. */
 static int start_geomys(struct node *node) {
     const struct stoa_config *config = &node->config;
-    struct stoa_geomys_server_options options = {.clients_max = (size_t)config->resp_max_clients,
-                                                 .output_bytes_max =
-                                                     (size_t)config->resp_output_buffer_bytes,
-                                                 .password = config->resp_password,
-                                                 .log = &node->log};
+    struct stoa_geomys_server_options options = {
+        .clients_max = (size_t)config->resp_max_clients,
+        .output_bytes_max = (size_t)config->resp_output_buffer_bytes,
+        .password = config->resp_password,
+        .log = &node->log,
+        .replica = node->replica,
+        .read_mode = read_mode_of(config->node_storage_retrieval_mode),
+        .write_mode = write_mode_of(config->node_storage_storage_mode)};
     int result = stoa_address_parse_host(config->listen_host, strlen(config->listen_host),
                                          (uint16_t)config->listen_geomys_port, &options.address);
     if (result == STOA_OK) {
@@ -598,7 +606,10 @@ static int start_multiverse9(struct node *node) {
         .open_interactions = config->multiverse9_open_interactions,
         .open_metadata = config->multiverse9_open_metadata,
         .remote_timeout_ms = config->multiverse9_remote_timeout_ms,
-        .log = &node->log};
+        .log = &node->log,
+        .replica = node->replica,
+        .read_mode = read_mode_of(config->node_storage_retrieval_mode),
+        .write_mode = write_mode_of(config->node_storage_storage_mode)};
     char error[STOA_MULTIVERSE9_ERROR_BYTES_MAX];
     int result = stoa_multiverse9_nodes_parse(config->multiverse9_nodes, node->multiverse9_nodes,
                                               STOA_MULTIVERSE9_NODES_MAX, &options.node_count,
@@ -687,9 +698,8 @@ static void stop_doors(struct node *node) {
     }
 }
 
-/* The front doors; a member of a replica group serves RESP and HTTP, which run every command
- * through the replica. Geomys and multiverse9 write to the engine directly, so members do not
- * serve them yet. */
+/* The front doors; on a member of a replica group every door runs its commands through the
+ * replica (started first, stopped last). */
 static int start_doors(struct node *node) {
     int result = STOA_OK;
     if (node->members.count > 0) {
@@ -698,13 +708,11 @@ static int start_doors(struct node *node) {
     if (result == STOA_OK) {
         result = start_server(node);
     }
-    if (node->replica == NULL) {
-        if (result == STOA_OK) {
-            result = start_geomys(node);
-        }
-        if (result == STOA_OK) {
-            result = start_multiverse9(node);
-        }
+    if (result == STOA_OK) {
+        result = start_geomys(node);
+    }
+    if (result == STOA_OK) {
+        result = start_multiverse9(node);
     }
     if (result == STOA_OK) {
         result = start_http(node);

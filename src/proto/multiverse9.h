@@ -64,6 +64,11 @@ enum stoa_multiverse9_error_code {
     STOA_MULTIVERSE9_ERROR_TOO_LARGE = 0x04,      /* a payload past the limit */
     STOA_MULTIVERSE9_ERROR_FAILED = 0x05,         /* the engine refused (memory limit, log) */
     STOA_MULTIVERSE9_ERROR_AUTH = 0x06,           /* HELLO/AUTH did not prove a known key */
+    /* A member of a replica group did not run the write (no leader, the leader changed, its
+     * batch was full): the client may retry. */
+    STOA_MULTIVERSE9_ERROR_UNAVAILABLE = 0x07,
+    /* A member of a replica group got no answer in time: the write's outcome is unknown. */
+    STOA_MULTIVERSE9_ERROR_TIMEOUT = 0x08,
 };
 
 /* The text of an AGGREGATE entry for a key that does not exist (multiverse9's). */

@@ -20,7 +20,8 @@ struct stoa_conn_server {
     struct stoa_conn *connections;
     struct stoa_conn *dirty;
     uint64_t next_client_id;
-    bool writes_pending; /* a write was applied since the last flush */
+    bool writes_pending;    /* a write was applied since the last flush */
+    size_t resumes_pending; /* connections with resume_pending set */
     bool stopping;
     size_t closes_pending; /* handles still closing during stop */
     void (*on_stopped)(void *context);
@@ -57,6 +58,10 @@ static void unlink_connection(struct stoa_conn *conn) {
             break;
         }
     }
+    if (conn->resume_pending) {
+        conn->resume_pending = false;
+        server->resumes_pending--;
+    }
 }
 
 static void on_stream_closed(void *context) {
@@ -80,6 +85,9 @@ void stoa_conn_close(struct stoa_conn *conn, const char *reason) {
     }
     struct stoa_conn_server *server = conn->server;
     conn->closing = true;
+    if (server->callbacks.on_closing != NULL) {
+        server->callbacks.on_closing(server->context, conn);
+    }
     STOA_LOG_DEBUG(server->log, server->options.module, "closing connection",
                    STOA_FIELD_UINT("client", conn->id), STOA_FIELD_STR("peer", conn->peer),
                    STOA_FIELD_STR("reason", reason));
@@ -182,6 +190,43 @@ void stoa_conn_resume(struct stoa_conn *conn) {
     mark_dirty(conn);
 }
 
+void stoa_conn_resume_later(struct stoa_conn *conn) {
+    STOA_ASSERT(conn != NULL);
+    struct stoa_conn_server *server = conn->server;
+    if (conn->closing || server->stopping) {
+        return;
+    }
+    if (!conn->resume_pending) {
+        conn->resume_pending = true;
+        server->resumes_pending++;
+    }
+    mark_dirty(conn);
+    server->env->ops->loop_hook_wake(server->hook);
+}
+
+/* Resumes the connections stoa_conn_resume_later marked. A resumed connection's input may
+ * mark others (an answer given at once never pauses, so none is marked twice in a pass):
+ * repeat while a pass resumed any, at most once per connection. */
+static void resume_pending_connections(struct stoa_conn_server *server) {
+    for (size_t guard = server->stats.connections_current + 1;
+         server->resumes_pending > 0 && guard > 0; guard--) {
+        bool resumed = false;
+        struct stoa_conn *next = NULL;
+        for (struct stoa_conn *conn = server->connections; conn != NULL; conn = next) {
+            next = conn->next;
+            if (conn->resume_pending) {
+                conn->resume_pending = false;
+                server->resumes_pending--;
+                stoa_conn_resume(conn);
+                resumed = true;
+            }
+        }
+        if (!resumed) {
+            break;
+        }
+    }
+}
+
 void stoa_conn_input_end(struct stoa_conn *conn) {
     STOA_ASSERT(conn != NULL);
     if (conn->input_ended || conn->closing) {
@@ -256,6 +301,9 @@ static void service(struct stoa_conn *conn, uint64_t durable) {
 
 static void on_hook(void *context) {
     struct stoa_conn_server *server = context;
+    if (!server->stopping) {
+        resume_pending_connections(server);
+    }
     if (server->writes_pending) {
         server->writes_pending = false;
         if (stoa_engine_flush(server->engine) == STOA_OK) {

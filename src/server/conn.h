@@ -18,7 +18,10 @@
  * is closed: no reply that is not true is ever sent.
  *
  * A protocol that must wait for something else before answering (multiverse9's remote
- * fetches) pauses the connection: no more input is read or handed over until it resumes.
+ * fetches, a replica group's answer) pauses the connection: no more input is read or handed
+ * over until it resumes. An answer that arrives inside another module's callback (the
+ * replica's) resumes it later, at this server's loop hook (stoa_conn_resume_later), so the
+ * protocol never re-enters that module from its own callback.
  *
  * End of input: when the client half-closes, the remaining bytes are handed over with at_end
  * and the connection is closed once its replies are sent.
@@ -62,6 +65,7 @@ struct stoa_conn {
     int output_error;    /* set by the protocol when its writer hit the output limit */
     bool input_ended;
     bool paused;
+    bool resume_pending; /* stoa_conn_resume_later: resumed at the next loop hook */
     bool reading;
     bool close_after_reply;
     bool closing;
@@ -80,6 +84,10 @@ struct stoa_conn_callbacks {
                        size_t length, bool at_end);
     /* The connection is gone (closed for any reason): free conn->protocol. */
     void (*on_close)(void *context, struct stoa_conn *conn);
+    /* May be NULL. The connection starts closing (stoa_conn_close, for any reason): its
+     * stream is still being closed and on_close comes later. The protocol cancels here what
+     * would otherwise answer into a connection that is going away (a replica waiter). */
+    void (*on_closing)(void *context, struct stoa_conn *conn);
 };
 
 struct stoa_conn_options {
@@ -129,8 +137,13 @@ void stoa_conn_close(struct stoa_conn *conn, const char *reason);
 void stoa_conn_pause(struct stoa_conn *conn);
 
 /* Hands the buffered input to the protocol again and reads on; the output goes out at the
- * next loop hook. */
+ * next loop hook. Calls on_input before it returns. */
 void stoa_conn_resume(struct stoa_conn *conn);
+
+/* The same at this server's next loop hook (woken, so the loop does not wait for I/O first):
+ * for an answer that comes inside another module's callback. Does nothing to a connection
+ * that is closing, or once the server is stopping (the connection is being closed). */
+void stoa_conn_resume_later(struct stoa_conn *conn);
 
 /* Treats the input as ended (as if the client had half-closed): the protocol's buffered
  * bytes are handed over with at_end, later bytes are ignored, and the connection closes once

@@ -1,5 +1,6 @@
 /* The Geomys front door: requests through the command core on the shared connection
- * bookkeeping of conn.h (listener, buffers, group commit at the loop hook). */
+ * bookkeeping of conn.h (listener, buffers, group commit at the loop hook), and on a member of
+ * a replica group through the replica. */
 #include "server/geomys_server.h"
 
 #include <stdbool.h>
@@ -26,6 +27,10 @@ struct connection {
     struct stoa_conn *conn;
     struct stoa_geomys_scanner scanner;
     struct stoa_geomys_writer writer;
+    /* On a member of a replica group: the request the group is answering (its reply goes
+     * straight into writer); the connection is paused while waiting is set. */
+    struct stoa_replica_waiter waiter;
+    bool waiting;
 };
 
 struct stoa_geomys_server {
@@ -34,12 +39,16 @@ struct stoa_geomys_server {
     struct stoa_conn_server *conns;
     char password[STOA_SERVER_PASSWORD_BYTES_MAX + 1];
     const struct stoa_log *log;
+    struct stoa_replica *replica; /* NULL on a single node */
+    enum stoa_replica_read_mode read_mode;
+    enum stoa_replica_write_mode write_mode;
     struct stoa_geomys_decoder decoder;
     struct stoa_commands_output translated; /* reused for every request */
     void (*on_stopped)(void *context);
     void *stopped_context;
     uint64_t requests;
     uint64_t protocol_errors;
+    uint64_t group_requests;
 };
 
 /* ---- requests ---- */
@@ -70,6 +79,42 @@ static void run_server_command(struct connection *connection,
     }
 }
 
+/* The replica's done callback: the answer is in the writer. It may run inside
+ * stoa_replica_write or stoa_replica_read (the connection was not paused yet: on_input goes
+ * on at once) or later from the replica's own callbacks (the connection resumes at the loop
+ * hook, outside them). */
+static void on_group_answer(struct stoa_replica_waiter *waiter) {
+    struct connection *connection = waiter->context;
+    connection->waiting = false;
+    connection->writer.not_found = NULL;
+    connection->conn->output_error = connection->writer.error;
+    if (connection->conn->paused) {
+        stoa_conn_resume_later(connection->conn);
+    }
+}
+
+/* On a member of a replica group: the translated write or read goes to the group, in the
+ * node's modes. waiting stays set if the answer comes later. */
+static void run_in_group(struct connection *connection, const struct stoa_commands_output *out,
+                         int64_t now_ms) {
+    struct stoa_geomys_server *server = connection->server;
+    server->group_requests++;
+    connection->waiting = true;
+    if (out->kind == STOA_COMMANDS_KIND_WRITE) {
+        struct stoa_command write = {.opcode = out->opcode,
+                                     .stamp_ms = now_ms,
+                                     .argument_count = out->argument_count,
+                                     .arguments = out->arguments};
+        (void)stoa_replica_write(server->replica, &write, server->write_mode,
+                                 &connection->waiter);
+        return;
+    }
+    if (stoa_replica_read(server->replica, now_ms, out->opcode, out->arguments,
+                          out->argument_count, server->read_mode, &connection->waiter)) {
+        on_group_answer(&connection->waiter);
+    }
+}
+
 /* Runs one translated request through the command core and the engine. */
 static void run_command(struct connection *connection, const struct stoa_geomys_command *command) {
     struct stoa_geomys_server *server = connection->server;
@@ -83,6 +128,12 @@ static void run_command(struct connection *connection, const struct stoa_geomys_
         return;
     }
     connection->writer.not_found = command->not_found;
+    bool data = out->kind == STOA_COMMANDS_KIND_WRITE || out->kind == STOA_COMMANDS_KIND_READ;
+    if (server->replica != NULL && data) {
+        /* The writer's not_found stays set until the group answers. */
+        run_in_group(connection, out, now_ms);
+        return;
+    }
     if (out->kind == STOA_COMMANDS_KIND_WRITE) {
         struct stoa_command write = {.opcode = out->opcode,
                                      .stamp_ms = now_ms,
@@ -142,7 +193,7 @@ static size_t on_input(void *context, struct stoa_conn *conn, const uint8_t *dat
     (void)at_end; /* a request cut by the end of input is simply never answered */
     struct connection *connection = conn->protocol;
     size_t used_total = 0;
-    while (!conn->closing && !conn->close_after_reply) {
+    while (!conn->paused && !conn->closing && !conn->close_after_reply) {
         size_t frame_length = 0;
         const char *error = NULL;
         int result = stoa_geomys_scan(&connection->scanner, data + used_total,
@@ -156,6 +207,10 @@ static size_t on_input(void *context, struct stoa_conn *conn, const uint8_t *dat
         }
         execute(connection, data + used_total, frame_length);
         used_total += frame_length;
+        if (connection->waiting) {
+            /* The group answers later: the next requests wait for it, in order. */
+            stoa_conn_pause(conn);
+        }
     }
     conn->output_error = connection->writer.error;
     return used_total;
@@ -169,18 +224,35 @@ static int on_open(void *context, struct stoa_conn *conn) {
     connection->server = context;
     connection->conn = conn;
     stoa_geomys_writer_init(&connection->writer, &conn->out);
+    stoa_replica_waiter_init(&connection->waiter, &connection->writer.reply, on_group_answer,
+                             connection);
     conn->protocol = connection;
     return STOA_OK;
 }
 
+/* A connection going away while the group answers its request: the answer, if it comes, is
+ * dropped (a write may still happen). */
+static void on_closing(void *context, struct stoa_conn *conn) {
+    struct stoa_geomys_server *server = context;
+    struct connection *connection = conn->protocol;
+    if (server->replica != NULL && connection->waiting) {
+        stoa_replica_cancel(server->replica, &connection->waiter);
+        connection->waiting = false;
+    }
+}
+
 static void on_close(void *context, struct stoa_conn *conn) {
-    (void)context;
-    stoa_free(conn->protocol);
+    struct stoa_geomys_server *server = context;
+    struct connection *connection = conn->protocol;
+    if (server->replica != NULL) {
+        stoa_replica_waiter_free(server->replica, &connection->waiter);
+    }
+    stoa_free(connection);
     conn->protocol = NULL;
 }
 
 static const struct stoa_conn_callbacks callbacks = {
-    .on_open = on_open, .on_input = on_input, .on_close = on_close};
+    .on_open = on_open, .on_input = on_input, .on_close = on_close, .on_closing = on_closing};
 
 /* ---- start and stop ---- */
 
@@ -206,6 +278,9 @@ int stoa_geomys_server_start(struct stoa_env *env, struct stoa_engine *engine,
     server->env = env;
     server->engine = engine;
     server->log = options->log;
+    server->replica = options->replica;
+    server->read_mode = options->read_mode;
+    server->write_mode = options->write_mode;
     memcpy(server->password, options->password != NULL ? options->password : "", password_length);
     stoa_commands_output_init(&server->translated);
     struct stoa_conn_options conn_options = {.address = options->address,
@@ -265,5 +340,6 @@ void stoa_geomys_server_stats(const struct stoa_geomys_server *server,
         .requests = server->requests,
         .flushes = conn_stats.flushes,
         .protocol_errors = server->protocol_errors,
-        .output_limit_closes = conn_stats.output_limit_closes};
+        .output_limit_closes = conn_stats.output_limit_closes,
+        .group_requests = server->group_requests};
 }

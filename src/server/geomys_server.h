@@ -20,7 +20,17 @@
  * that stops reading its responses is disconnected and the reason logged). With a password,
  * every request must carry it in a "password" field (Geomys had no authentication).
  *
- * Ownership: the server borrows the env, the engine, the log and the password for its life.
+ * On a member of a replica group (options.replica set) every write goes through the group
+ * (stoa_replica_write, in options.write_mode: node.storage.storageMode) and every read too
+ * (stoa_replica_read, in options.read_mode: node.storage.retrievalMode); Geomys requests carry
+ * no mode of their own. The connection waits (paused: its later requests wait, in order)
+ * until the group has answered, and the answer is sent as this request's response; the
+ * group's refusals (CLUSTERDOWN, TRYAGAIN, TIMEOUT) are ERROR responses with their text. A
+ * connection that closes while it waits cancels its request's waiter (the write may still
+ * happen). PING and ECHO are answered by this node.
+ *
+ * Ownership: the server borrows the env, the engine, the log, the password and the replica
+ * for its life.
  */
 #ifndef STOA_SERVER_GEOMYS_SERVER_H
 #define STOA_SERVER_GEOMYS_SERVER_H
@@ -29,6 +39,7 @@
 #include <stdint.h>
 
 #include "engine/engine.h"
+#include "server/replica.h"
 #include "util/address.h"
 #include "util/env.h"
 #include "util/log.h"
@@ -39,6 +50,11 @@ struct stoa_geomys_server_options {
     size_t output_bytes_max; /* per connection: responses not yet taken by the client */
     const char *password;    /* "" or NULL = none; borrowed for the server's life */
     const struct stoa_log *log;
+    /* A member of a replica group: the replica (borrowed; it must outlive the server) and
+     * the modes of every request. NULL on a single node. */
+    struct stoa_replica *replica;
+    enum stoa_replica_read_mode read_mode;
+    enum stoa_replica_write_mode write_mode;
 };
 
 struct stoa_geomys_server_stats {
@@ -49,6 +65,7 @@ struct stoa_geomys_server_stats {
     uint64_t flushes; /* group commits this server asked for */
     uint64_t protocol_errors;
     uint64_t output_limit_closes;
+    uint64_t group_requests; /* on a member: requests handed to the replica group */
 };
 
 struct stoa_geomys_server;

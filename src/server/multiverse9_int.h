@@ -35,6 +35,14 @@ struct multiverse9_session {
     size_t peer_index;      /* which one, when authenticated */
     struct multiverse9_job *job; /* an AGGREGATE waiting for other nodes; conn is paused */
     bool close_when_done;   /* the job answers an unframed request */
+    /* On a member of a replica group: the CREATE or REMOVE the group is answering; the
+     * connection is paused while write_waiting is set. */
+    struct stoa_replica_waiter waiter;
+    struct stoa_multiverse9_value_reply write_reply; /* the waiter's reply, into write_text */
+    struct stoa_buf write_text;
+    bool write_waiting;
+    bool write_framed;
+    char write_key[STOA_ULID_TEXT_LENGTH + 1]; /* CREATE's new key, "" for REMOVE */
 };
 
 struct stoa_multiverse9_server {
@@ -49,6 +57,9 @@ struct stoa_multiverse9_server {
     bool open_interactions;
     bool open_metadata;
     int64_t remote_timeout_ms;
+    struct stoa_replica *replica; /* NULL on a single node */
+    enum stoa_replica_read_mode read_mode;
+    enum stoa_replica_write_mode write_mode;
     struct multiverse9_session *sessions;
     struct stoa_env_timer *ticker;
     bool ticking;
@@ -71,15 +82,22 @@ void multiverse9_tick_needed(struct stoa_multiverse9_server *server);
 void multiverse9_read_value(struct stoa_multiverse9_server *server, const char *ulid,
                             struct stoa_buf *buf, int *error);
 
-/* Starts an AGGREGATE with remote targets (server->targets[0 .. count)): the session's
- * connection is paused until the job answers. Returns 0, or STOA_ERR_NOMEM (nothing
- * started). */
+/* On a member of a replica group: reads ulid through the group into reply (an AGGREGATE
+ * entry's value reply). Returns true if answered at once (waiter->done is not called), false
+ * if waiter->done will run. */
+bool multiverse9_group_read(struct stoa_multiverse9_server *server, const char *ulid,
+                            struct stoa_replica_waiter *waiter);
+
+/* Starts an AGGREGATE with remote targets, or on a member of a replica group any AGGREGATE
+ * (server->targets[0 .. count)): the session's connection is paused until the job answers,
+ * unless every entry was answered at once. Returns 0, or STOA_ERR_NOMEM (nothing started). */
 int multiverse9_job_start(struct multiverse9_session *session, size_t count, bool framed);
 
 /* Answers every entry still waiting with an error about a late node, and the request. */
 void multiverse9_job_expire(struct multiverse9_session *session, int64_t now_ms);
 
-/* Drops the job of a closing session; its fetches are closed and freed on their own. */
+/* Drops the job of a closing session: its group reads are cancelled, its fetches are closed
+ * and freed on their own. */
 void multiverse9_job_cancel(struct multiverse9_session *session);
 
 #endif

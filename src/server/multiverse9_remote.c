@@ -1,5 +1,6 @@
-/* AGGREGATE across nodes: a job answers one request whose targets include ULID@host:port;
- * a fetch is one connection to one other node (multiverse9_server.h). */
+/* AGGREGATE across nodes: a job answers one request whose targets include ULID@host:port
+ * (or, on a member of a replica group, any AGGREGATE: its local targets are reads through the
+ * group); a fetch is one connection to one other node (multiverse9_server.h). */
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 #define TARGET_TEXT_BYTES (STOA_ULID_TEXT_LENGTH + 1 + STOA_ADDRESS_TEXT_BYTES_MAX)
 
 struct fetch;
+struct multiverse9_job;
 
 struct slot {
     char text[TARGET_TEXT_BYTES];
@@ -20,6 +22,13 @@ struct slot {
     bool answered;
     size_t offset; /* of the answer in job->answers */
     size_t length;
+    /* A local target on a member of a replica group: its read through the group. */
+    bool in_group;
+    struct multiverse9_job *job;
+    size_t index; /* in job->slots */
+    struct stoa_replica_waiter waiter;
+    struct stoa_multiverse9_value_reply value; /* the waiter's reply, into value_text */
+    struct stoa_buf value_text;
 };
 
 struct multiverse9_job {
@@ -366,6 +375,15 @@ static void job_free(struct multiverse9_job *job) {
     for (size_t i = 0; i < job->fetch_count; i++) {
         fetch_close(job->fetches[i]);
     }
+    struct stoa_replica *replica = job->session->server->replica;
+    for (size_t i = 0; i < job->slot_count; i++) {
+        struct slot *slot = &job->slots[i];
+        if (slot->in_group) {
+            /* Cancels a read still waiting: its answer, if it comes, is dropped. */
+            stoa_replica_waiter_free(replica, &slot->waiter);
+            stoa_buf_free(&slot->value_text);
+        }
+    }
     stoa_buf_free(&job->answers);
     stoa_free(job->slots);
     stoa_free(job);
@@ -398,7 +416,35 @@ static void job_finish(struct multiverse9_job *job) {
     if (session->close_when_done) {
         stoa_conn_close_after_reply(conn, "unframed request answered");
     }
-    stoa_conn_resume(conn);
+    /* This may run inside the replica's callbacks (a group read's answer): the connection's
+     * next requests run at the loop hook, outside them. */
+    stoa_conn_resume_later(conn);
+}
+
+/* The replica's done callback for a local target's read (or called at once when the read was
+ * answered at once): the value moves into the job's answers. May finish and free the job. */
+static void on_slot_read(struct stoa_replica_waiter *waiter) {
+    struct slot *slot = waiter->context;
+    /* The text is taken out of the slot first: the answer may free the job and its slots. */
+    struct stoa_buf text = slot->value_text;
+    stoa_buf_init(&slot->value_text, STOA_VALUE_BYTES_MAX);
+    size_t length = slot->value.error == STOA_OK ? text.length : 0;
+    answer(slot->job, slot->index, text.data, length);
+    stoa_buf_free(&text);
+}
+
+/* Reads a local target through the replica group. */
+static void slot_read_in_group(struct multiverse9_job *job, size_t index) {
+    struct slot *slot = &job->slots[index];
+    slot->in_group = true;
+    slot->job = job;
+    slot->index = index;
+    stoa_buf_init(&slot->value_text, STOA_VALUE_BYTES_MAX);
+    stoa_multiverse9_value_reply_init(&slot->value, &slot->value_text);
+    stoa_replica_waiter_init(&slot->waiter, &slot->value.reply, on_slot_read, slot);
+    if (multiverse9_group_read(job->session->server, slot->ulid, &slot->waiter)) {
+        on_slot_read(&slot->waiter);
+    }
 }
 
 static void slot_init(struct slot *slot, const struct stoa_multiverse9_target *target) {
@@ -452,7 +498,9 @@ int multiverse9_job_start(struct multiverse9_session *session, size_t count, boo
     job_fill(job, count);
     for (size_t i = 0; i < count; i++) {
         struct slot *slot = &job->slots[i];
-        if (!server->targets[i].remote) {
+        if (!server->targets[i].remote && server->replica != NULL) {
+            slot_read_in_group(job, i);
+        } else if (!server->targets[i].remote) {
             struct stoa_buf value;
             stoa_buf_init(&value, STOA_VALUE_BYTES_MAX);
             int error = STOA_OK;

@@ -1,5 +1,6 @@
 /* The multiverse9 front door: sessions, permissions, and CREATE/REMOVE/AGGREGATE/METADATA/
- * HELLO/AUTH through the command core and the engine (multiverse9_server.h). */
+ * HELLO/AUTH through the command core and the engine, or on a member of a replica group
+ * through the replica (multiverse9_server.h). */
 #include "server/multiverse9_server.h"
 
 #include <stdio.h>
@@ -63,12 +64,97 @@ static int engine_write(struct multiverse9_session *session, int64_t now_ms) {
     return result;
 }
 
-/* The engine's error text, NUL-terminated, from scratch. */
-static const char *scratch_text(struct stoa_multiverse9_server *server) {
-    if (stoa_buf_append_byte(&server->scratch, 0) != STOA_OK || server->scratch.length == 0) {
+/* An error reply's text, NUL-terminated, from buf (scratch, or a session's write_text). */
+static const char *reply_text(struct stoa_buf *buf) {
+    if (stoa_buf_append_byte(buf, 0) != STOA_OK || buf->length == 0) {
         return "Error: the engine refused the write";
     }
-    return (const char *)server->scratch.data;
+    return (const char *)buf->data;
+}
+
+static bool starts_with(const char *text, const char *prefix) {
+    return strncmp(text, prefix, strlen(prefix)) == 0;
+}
+
+/* The error code of a refused write, from its text ("Error: <text>"): the replica group's
+ * refusals (server/replica.h) have their own, since they tell whether a retry is safe. */
+static uint8_t write_error_code(const char *text) {
+    const char *reason = starts_with(text, "Error: ") ? text + 7 : text;
+    if (starts_with(reason, "CLUSTERDOWN") || starts_with(reason, "TRYAGAIN")) {
+        return STOA_MULTIVERSE9_ERROR_UNAVAILABLE;
+    }
+    if (starts_with(reason, "TIMEOUT")) {
+        return STOA_MULTIVERSE9_ERROR_TIMEOUT;
+    }
+    return STOA_MULTIVERSE9_ERROR_FAILED;
+}
+
+/* CREATE's or REMOVE's answer: OK with CREATE's key (key_length 0 for REMOVE), or the
+ * refusal in text. */
+static void answer_write(struct multiverse9_session *session, bool framed, bool refused,
+                         const char *text, const char *key, size_t key_length) {
+    if (refused) {
+        reply_error(session, framed, write_error_code(text), text);
+        return;
+    }
+    stoa_multiverse9_write_ok(&session->writer, framed, key, key_length);
+}
+
+/* The replica's done callback for a CREATE or REMOVE. It may run inside stoa_replica_write
+ * (the connection was not paused: on_input goes on at once) or later from the replica's own
+ * callbacks (the connection resumes at the loop hook, outside them). */
+static void on_group_write(struct stoa_replica_waiter *waiter) {
+    struct multiverse9_session *session = waiter->context;
+    struct stoa_conn *conn = session->conn;
+    session->write_waiting = false;
+    bool refused = session->write_reply.result != STOA_OK;
+    answer_write(session, session->write_framed, refused,
+                 refused ? reply_text(&session->write_text) : NULL, session->write_key,
+                 strlen(session->write_key));
+    conn->output_error = session->writer.error;
+    if (!conn->paused) {
+        return;
+    }
+    if (session->close_when_done) {
+        stoa_conn_close_after_reply(conn, "unframed request answered");
+    }
+    stoa_conn_resume_later(conn);
+}
+
+/* On a member of a replica group: the translated write goes to the group; the connection
+ * waits for its answer unless it came at once. */
+static void group_write(struct multiverse9_session *session, bool framed, const char *key,
+                        int64_t now_ms) {
+    struct stoa_multiverse9_server *server = session->server;
+    struct stoa_commands_output *out = &server->translated;
+    struct stoa_command write = {.opcode = out->opcode,
+                                 .stamp_ms = now_ms,
+                                 .argument_count = out->argument_count,
+                                 .arguments = out->arguments};
+    session->write_framed = framed;
+    snprintf(session->write_key, sizeof(session->write_key), "%s", key != NULL ? key : "");
+    stoa_buf_reset(&session->write_text);
+    stoa_multiverse9_value_reply_init(&session->write_reply, &session->write_text);
+    session->write_waiting = true;
+    server->stats.group_requests++;
+    (void)stoa_replica_write(server->replica, &write, server->write_mode, &session->waiter);
+    if (session->write_waiting) {
+        stoa_conn_pause(session->conn);
+    }
+}
+
+/* Runs the translated CREATE (key: its new key) or REMOVE (key NULL): through the engine and
+ * answered now on a single node, through the group on a member. */
+static void run_write(struct multiverse9_session *session, bool framed, const char *key,
+                      int64_t now_ms) {
+    struct stoa_multiverse9_server *server = session->server;
+    if (server->replica != NULL) {
+        group_write(session, framed, key, now_ms);
+        return;
+    }
+    bool refused = engine_write(session, now_ms) != STOA_OK;
+    answer_write(session, framed, refused, refused ? reply_text(&server->scratch) : NULL, key,
+                 key != NULL ? strlen(key) : 0);
 }
 
 void multiverse9_read_value(struct stoa_multiverse9_server *server, const char *ulid,
@@ -88,6 +174,21 @@ void multiverse9_read_value(struct stoa_multiverse9_server *server, const char *
     if (*error == STOA_OK) {
         *error = value.error;
     }
+}
+
+bool multiverse9_group_read(struct stoa_multiverse9_server *server, const char *ulid,
+                            struct stoa_replica_waiter *waiter) {
+    int64_t now_ms = stoa_env_real_ms(server->env);
+    set_argument(server, 0, "GET", 3);
+    set_argument(server, 1, ulid, STOA_ULID_TEXT_LENGTH);
+    if (translate(server, STOA_COMMANDS_GET, 2, now_ms) != STOA_OK) {
+        waiter->reply->ops->error(waiter->reply, STOA_ERR_INVALID, server->translated.error);
+        return true;
+    }
+    struct stoa_commands_output *out = &server->translated;
+    server->stats.group_requests++;
+    return stoa_replica_read(server->replica, now_ms, out->opcode, out->arguments,
+                             out->argument_count, server->read_mode, waiter);
 }
 
 /* ---- data requests ---- */
@@ -120,12 +221,7 @@ static void run_create(struct multiverse9_session *session,
                     server->translated.error);
         return;
     }
-    if (engine_write(session, now_ms) != STOA_OK) {
-        reply_error(session, request->framed, STOA_MULTIVERSE9_ERROR_FAILED,
-                    scratch_text(server));
-        return;
-    }
-    stoa_multiverse9_write_ok(&session->writer, request->framed, text, STOA_ULID_TEXT_LENGTH);
+    run_write(session, request->framed, text, now_ms);
 }
 
 /* Splits the payload into server->targets; answers an error and returns false if it is not
@@ -160,12 +256,7 @@ static void run_remove(struct multiverse9_session *session,
                     server->translated.error);
         return;
     }
-    if (engine_write(session, now_ms) != STOA_OK) {
-        reply_error(session, request->framed, STOA_MULTIVERSE9_ERROR_FAILED,
-                    scratch_text(server));
-        return;
-    }
-    stoa_multiverse9_write_ok(&session->writer, request->framed, NULL, 0);
+    run_write(session, request->framed, NULL, now_ms);
 }
 
 static void run_aggregate(struct multiverse9_session *session,
@@ -175,8 +266,10 @@ static void run_aggregate(struct multiverse9_session *session,
     if (!parse_targets(session, request, true, &count)) {
         return;
     }
+    /* On a member of a replica group every local target is a read through the group, which
+     * may answer later: a job waits for them as for remote nodes. */
     for (size_t i = 0; i < count; i++) {
-        if (server->targets[i].remote) {
+        if (server->targets[i].remote || server->replica != NULL) {
             if (multiverse9_job_start(session, count, request->framed) != STOA_OK) {
                 reply_error(session, request->framed, STOA_MULTIVERSE9_ERROR_FAILED,
                             "out of memory");
@@ -455,6 +548,10 @@ static int on_open(void *context, struct stoa_conn *conn) {
     session->server = server;
     session->conn = conn;
     stoa_multiverse9_writer_init(&session->writer, &conn->out);
+    stoa_buf_init(&session->write_text, SCRATCH_BYTES_MAX);
+    stoa_multiverse9_value_reply_init(&session->write_reply, &session->write_text);
+    stoa_replica_waiter_init(&session->waiter, &session->write_reply.reply, on_group_write,
+                             session);
     session->next = server->sessions;
     if (server->sessions != NULL) {
         server->sessions->previous = session;
@@ -466,10 +563,27 @@ static int on_open(void *context, struct stoa_conn *conn) {
     return STOA_OK;
 }
 
+/* A connection going away while the group answers its request: the answers, if they come,
+ * are dropped (a write may still happen), and a job waiting for them is dropped now. */
+static void on_closing(void *context, struct stoa_conn *conn) {
+    struct stoa_multiverse9_server *server = context;
+    struct multiverse9_session *session = conn->protocol;
+    if (server->replica == NULL || session == NULL) {
+        return;
+    }
+    stoa_replica_cancel(server->replica, &session->waiter);
+    session->write_waiting = false;
+    multiverse9_job_cancel(session);
+}
+
 static void on_close(void *context, struct stoa_conn *conn) {
     struct stoa_multiverse9_server *server = context;
     struct multiverse9_session *session = conn->protocol;
     multiverse9_job_cancel(session);
+    if (server->replica != NULL) {
+        stoa_replica_waiter_free(server->replica, &session->waiter);
+    }
+    stoa_buf_free(&session->write_text);
     if (session->previous != NULL) {
         session->previous->next = session->next;
     } else {
@@ -484,7 +598,7 @@ static void on_close(void *context, struct stoa_conn *conn) {
 }
 
 static const struct stoa_conn_callbacks callbacks = {
-    .on_open = on_open, .on_input = on_input, .on_close = on_close};
+    .on_open = on_open, .on_input = on_input, .on_close = on_close, .on_closing = on_closing};
 
 /* ---- the ticker: quiet unframed requests and late remote nodes ---- */
 
@@ -616,6 +730,9 @@ int stoa_multiverse9_server_start(struct stoa_env *env, struct stoa_engine *engi
     server->open_interactions = options->open_interactions;
     server->open_metadata = options->open_metadata;
     server->remote_timeout_ms = options->remote_timeout_ms;
+    server->replica = options->replica;
+    server->read_mode = options->read_mode;
+    server->write_mode = options->write_mode;
     stoa_ulid_generator_init(&server->ulids);
     stoa_commands_output_init(&server->translated);
     stoa_buf_init(&server->scratch, SCRATCH_BYTES_MAX);

@@ -21,8 +21,17 @@
  * A connection is an acknowledged node once it has signed this node's challenge with a key
  * listed in nodes (never by its address).
  *
- * Ownership: the server borrows the env, the engine, the key and the log for its life and
- * copies the name and the nodes.
+ * On a member of a replica group (options.replica set) CREATE and REMOVE are writes through
+ * the group (stoa_replica_write, in options.write_mode: node.storage.storageMode), and each
+ * local AGGREGATE target a read through it (stoa_replica_read, in options.read_mode:
+ * node.storage.retrievalMode); the connection is paused until the group has answered. CREATE's
+ * ULID is made by the member that receives it and travels in the logged SET. The group's
+ * refusals are error replies: 0x07 (not run: CLUSTERDOWN, TRYAGAIN; retry) and 0x08 (TIMEOUT:
+ * the outcome is unknown) for CREATE and REMOVE, and "Error: <text>" entries in AGGREGATE.
+ * METADATA, HELLO and AUTH are this node's own answers.
+ *
+ * Ownership: the server borrows the env, the engine, the key, the log and the replica for its
+ * life and copies the name and the nodes.
  */
 #ifndef STOA_SERVER_MULTIVERSE9_SERVER_H
 #define STOA_SERVER_MULTIVERSE9_SERVER_H
@@ -32,6 +41,7 @@
 #include <stdint.h>
 
 #include "engine/engine.h"
+#include "server/replica.h"
 #include "server/node_key.h"
 #include "util/address.h"
 #include "util/env.h"
@@ -57,6 +67,11 @@ struct stoa_multiverse9_server_options {
     bool open_metadata;
     int64_t remote_timeout_ms; /* > 0 */
     const struct stoa_log *log;
+    /* A member of a replica group: the replica (borrowed; it must outlive the server) and
+     * the modes of every request. NULL on a single node. */
+    struct stoa_replica *replica;
+    enum stoa_replica_read_mode read_mode;
+    enum stoa_replica_write_mode write_mode;
 };
 
 struct stoa_multiverse9_server_stats {
@@ -68,6 +83,7 @@ struct stoa_multiverse9_server_stats {
     uint64_t authentications;     /* successful AUTHs */
     uint64_t remote_fetches;      /* connections to other nodes */
     uint64_t remote_failures;     /* entries answered with an error about a remote node */
+    uint64_t group_requests;      /* on a member: writes and reads handed to the group */
 };
 
 struct stoa_multiverse9_server;
