@@ -5,7 +5,8 @@
 # etcd: committed by Raft with its WAL fsync).
 #   - etcd over its HTTP/JSON gateway (POST /v3/kv/put), load from wrk;
 #   - stoa over HTTP/JSON (PUT /v1/kv/{key}), load from wrk, when group members serve HTTP;
-#   - stoa over RESP (SET), load from redis-benchmark;
+#   - stoa over RESP (SET), load from redis-benchmark, safe and fast writes (fast: answered
+#     once durable on the leader, before a majority has them; not a quorum write);
 # each with 1 client and with 64 clients, sent to the leader. Then the cost of a safe
 # (linearizable) read against a fast one on stoa: GET on the leader (safe, lease), on a
 # follower (safe: forwarded to the leader) and on a follower with fast reads.
@@ -210,6 +211,14 @@ for clients in 1 64; do
   for _ in $(seq "$RUNS"); do
     resp_run "$clients" "${STOA_RESP[$leader]}" set
   done | row "stoa, RESP, SET" "$clients"
+  stop_all
+
+  # Fast writes: acknowledged once durable on the leader (docs/replication.md).
+  start_stoa "--node.storage.storageMode=fast"
+  leader=$(stoa_leader_index)
+  for _ in $(seq "$RUNS"); do
+    resp_run "$clients" "${STOA_RESP[$leader]}" set
+  done | row "stoa, RESP, SET, storageMode fast" "$clients"
   stop_all
 done
 

@@ -531,7 +531,8 @@ static int start_server(struct node *node) {
         .on_shutdown = on_shutdown_command,
         .shutdown_context = node,
         .replica = node->replica,
-        .read_mode = read_mode_of(config->node_storage_retrieval_mode)};
+        .read_mode = read_mode_of(config->node_storage_retrieval_mode),
+        .write_mode = write_mode_of(config->node_storage_storage_mode)};
     int result = stoa_address_parse_host(config->listen_host, strlen(config->listen_host),
                                          (uint16_t)config->listen_resp_port, &options.address);
     if (result != STOA_OK) {

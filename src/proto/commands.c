@@ -273,6 +273,8 @@ static const struct entry table[STOA_COMMANDS_COUNT] = {
         "Determine the type stored at key"),
     TOP(UNLINK, "unlink", -2, WRT | FST, 1, -1, 1, DATA, commands_del,
         "Delete a key (stoa frees at once, as DEL)"),
+    TOP(WRITEMODE, "writemode", -1, LDG | STL | FST, 0, 0, 0, RESP, commands_server,
+        "Get, or set to FAST or SAFE, how this connection's writes are acknowledged"),
 };
 
 #undef WRT

@@ -152,6 +152,7 @@ enum stoa_commands_id {
     STOA_COMMANDS_TTL,
     STOA_COMMANDS_TYPE,
     STOA_COMMANDS_UNLINK,
+    STOA_COMMANDS_WRITEMODE,
     STOA_COMMANDS_COUNT /* the number of commands */
 };
 

@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cluster/batch.h"
 #include "consensus/message.h"
 #include "util/alloc.h"
 #include "util/assert.h"
-#include "util/bytes.h"
 #include "util/err.h"
 
 #define MODULE "replica"
@@ -157,6 +157,7 @@ void replica_process(struct stoa_replica *replica) {
             return; /* no advance: the core takes no more input */
         }
         send_messages(replica, &ready, true);
+        replica_fast_durable(replica, &ready);
         apply_all(replica, &ready);
         for (uint32_t i = 0; i < ready.read_count; i++) {
             replica_read_ready(replica, ready.reads[i].request_id, ready.reads[i].index);
@@ -566,11 +567,14 @@ static void learn_member(struct stoa_replica *replica, uint32_t id,
 }
 
 void replica_apply_member(struct stoa_replica *replica, const struct stoa_paxos_entry *entry) {
-    const uint8_t *value = entry->value;
     struct stoa_address address;
-    if (entry->length >= 6 && (size_t)value[5] == entry->length - 6 &&
-        stoa_address_parse((const char *)value + 6, value[5], &address) == STOA_OK) {
-        learn_member(replica, stoa_bytes_get_u32(value + 1), &address);
+    uint32_t id = 0;
+    const uint8_t *text = NULL;
+    size_t text_length = 0;
+    if (stoa_batch_member_decode(entry->value, entry->length, &id, &text, &text_length) ==
+            STOA_OK &&
+        stoa_address_parse((const char *)text, text_length, &address) == STOA_OK) {
+        learn_member(replica, id, &address);
     } else {
         STOA_LOG_ERROR(replica->log, MODULE, "a member-address entry does not decode",
                        STOA_FIELD_UINT("slot", entry->slot));
@@ -585,16 +589,18 @@ int stoa_replica_member_add(struct stoa_replica *replica, uint32_t id,
     }
     /* First every member learns the address (an ordinary entry, applied in order before
      * the change), then the change itself. */
-    uint8_t value[6 + STOA_ADDRESS_TEXT_BYTES_MAX];
-    value[0] = REPLICA_ENTRY_MEMBER;
-    stoa_bytes_put_u32(value + 1, id);
-    stoa_address_format(address, (char *)value + 6);
-    size_t text_length = strlen((const char *)value + 6);
-    value[5] = (uint8_t)text_length;
+    char text[STOA_ADDRESS_TEXT_BYTES_MAX];
+    stoa_address_format(address, text);
+    struct stoa_buf value;
+    stoa_buf_init(&value, STOA_PAXOS_VALUE_BYTES_MAX);
+    int result = stoa_batch_member_encode(&value, id, text, strlen(text));
     uint64_t slot = 0;
     uint32_t hint = 0;
-    int result = stoa_paxos_propose(replica->paxos, STOA_PAXOS_KIND_NORMAL, value,
-                                    (uint32_t)(6 + text_length), &slot, &hint);
+    if (result == STOA_OK) {
+        result = stoa_paxos_propose(replica->paxos, STOA_PAXOS_KIND_NORMAL, value.data,
+                                    (uint32_t)value.length, &slot, &hint);
+    }
+    stoa_buf_free(&value);
     if (result == STOA_OK) {
         result = propose_config(replica, STOA_PAXOS_CONFIG_ADD, id);
     }

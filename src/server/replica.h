@@ -84,6 +84,7 @@ struct stoa_replica_waiter {
     struct waiter_list *list; /* the list it is on, NULL when idle */
     uint64_t key;             /* slot, request id or read index */
     uint32_t position;        /* within its slot's batch */
+    bool fast;                /* a fast write: answered once durable on the leader */
     int64_t deadline_ms;
     uint32_t opcode;         /* a read waiting for its index */
     uint8_t forward_kind;    /* forwarded: what (enum forward_kind in replica_int.h) */
@@ -135,7 +136,14 @@ void stoa_replica_waiter_init(struct stoa_replica_waiter *waiter, struct stoa_re
 void stoa_replica_waiter_free(struct stoa_replica *replica, struct stoa_replica_waiter *waiter);
 
 /* Runs a write (command->stamp_ms is set by the leader). Returns 0: waiter->done will run
- * (maybe before this returns, with an error reply). */
+ * (maybe before this returns, with an error reply).
+ *
+ * STOA_REPLICA_WRITE_FAST: a write whose reply does not depend on the state (SET without
+ * NX, XX or GET; MSET: the reply is OK) is answered OK once it is durable in the leader's
+ * journal, before a majority has it; a later leader may fill its slot otherwise, and the
+ * write is then lost (counted: fast_writes_lost). Any other write is served safe, since its
+ * reply needs it applied. A safe read on the leader waits until every fast write it
+ * answered is applied, so a client reads its own fast writes (docs/replication.md). */
 int stoa_replica_write(struct stoa_replica *replica, const struct stoa_command *command,
                        enum stoa_replica_write_mode mode, struct stoa_replica_waiter *waiter);
 
@@ -192,6 +200,8 @@ struct stoa_replica_stats {
     uint64_t snapshots_sent;
     uint64_t snapshots_installed;
     uint64_t snapshots_started; /* this member's own, to compact its journal */
+    uint64_t fast_writes;       /* answered once durable here, before a majority had them */
+    uint64_t fast_writes_lost;  /* of those, in a slot a later leader filled otherwise */
 };
 void stoa_replica_stats(const struct stoa_replica *replica, struct stoa_replica_stats *stats);
 

@@ -19,13 +19,7 @@ enum replica_channel {
     CHANNEL_SNAPSHOT_ACK = 5,  /* u64 index, u64 offset received (or u64 max: failed) */
 };
 
-/* The first byte of a NORMAL log entry's value (docs/replication.md, "log entries"). */
-enum replica_entry_format {
-    /* varint proposer id, varint proposal number, varint count, then per command: varint
-     * length, engine command record */
-    REPLICA_ENTRY_COMMANDS = 1,
-    REPLICA_ENTRY_MEMBER = 2, /* u32 id, u8 length, "host:port": a member's peer address */
-};
+/* A NORMAL log entry's value is written and read by cluster/batch.h. */
 
 /* What a forwarded request asks for. */
 enum forward_kind {
@@ -33,6 +27,7 @@ enum forward_kind {
     FORWARD_READ_SAFE = 2,
     FORWARD_MEMBER_ADD = 3,    /* arguments: member id (u64 LE), peer address text */
     FORWARD_MEMBER_REMOVE = 4, /* argument: member id (u64 LE) */
+    FORWARD_WRITE_FAST = 5,    /* a write in fast mode (stoa_replica_write) */
 };
 
 /* How a forwarded request ended on the leader. */
@@ -52,6 +47,8 @@ struct pending_slot {
     uint64_t slot; /* 0: unused */
     uint64_t value_hash;
     struct waiter_list waiters; /* in batch position order */
+    uint32_t fast_waiting;      /* fast writes among the waiters */
+    uint32_t fast_answered;     /* fast writes already answered (durable here) */
 };
 
 /* A request a follower forwarded to this node, while it waits here. */
@@ -115,13 +112,13 @@ struct stoa_replica {
     void *stopped_context;
     int failure; /* the journal failed: this node no longer takes part */
 
-    /* The batch of this loop iteration (leader): commands encoded back to back, each as a
-     * varint length and a command record, after a varint count written at propose. */
+    /* The batch of this loop iteration (leader): commands appended by
+     * stoa_batch_command_append; stoa_batch_encode puts the header in front at propose. */
     struct stoa_buf batch;
     uint32_t batch_count;
     struct waiter_list batch_waiters;
     uint64_t proposal_number; /* in every batch's header; starts random at each start */
-    struct stoa_buf value;    /* the proposed value: count + batch */
+    struct stoa_buf value;    /* the proposed value: header + batch */
 
     struct pending_slot pending[STOA_REPLICA_PENDING_SLOTS];
     struct waiter_list index_reads; /* waiting for a read index (key = request id) */
@@ -141,6 +138,7 @@ struct stoa_replica {
     struct snapshot_receive receiving;
     uint64_t compacted_index; /* the core and journal dropped slots up to here */
     uint64_t journal_bytes_at_snapshot; /* stoa_journal_bytes when the last snapshot began */
+    uint64_t fast_slot_max; /* the highest slot with a fast write answered: safe reads wait */
     struct member_change changes[STOA_REPLICA_MEMBER_CHANGES_KEPT];
     uint64_t change_count;
     uint8_t *chunk; /* STOA_REPLICA_SNAPSHOT_CHUNK_BYTES */
@@ -172,6 +170,9 @@ void waiter_fail(struct stoa_replica_waiter *waiter, int code, const char *text)
 void replica_propose_batch(struct stoa_replica *replica);
 /* Applies one chosen entry's commands, answering the waiters of this node's proposal. */
 void replica_apply_entry(struct stoa_replica *replica, const struct stoa_paxos_entry *entry);
+/* After the journal sync of ready: answers the fast writes in this node's slots among
+ * ready's writes (durable here now). */
+void replica_fast_durable(struct stoa_replica *replica, const struct stoa_paxos_ready *ready);
 /* A read index became known. */
 void replica_read_ready(struct stoa_replica *replica, uint64_t request_id, uint64_t index);
 void replica_read_failed(struct stoa_replica *replica, uint64_t request_id);

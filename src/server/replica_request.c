@@ -4,13 +4,13 @@
 
 #include <xxhash.h>
 
+#include "cluster/batch.h"
 #include "engine/apply.h"
 #include "server/replica_int.h"
 #include "util/alloc.h"
 #include "util/assert.h"
 #include "util/bytes.h"
 #include "util/err.h"
-#include "util/varint.h"
 
 #define MODULE "replica"
 
@@ -259,7 +259,7 @@ void replica_on_forward(struct stoa_replica *replica, uint32_t from, const uint8
     }
     struct stoa_command command;
     int result = STOA_ERR_MALFORMED;
-    if (kind >= FORWARD_WRITE && kind <= FORWARD_MEMBER_REMOVE) {
+    if (kind >= FORWARD_WRITE && kind <= FORWARD_WRITE_FAST) {
         result = decode_command(replica, data + FORWARD_HEADER_BYTES - 1,
                                 length - (FORWARD_HEADER_BYTES - 1), &command);
     }
@@ -278,8 +278,11 @@ void replica_on_forward(struct stoa_replica *replica, uint32_t from, const uint8
     stoa_buf_free(&remote->waiter.request);
     remote->waiter.request = request;
     replica->stats.forwarded_in++;
-    if (kind == FORWARD_WRITE) {
-        (void)stoa_replica_write(replica, &command, STOA_REPLICA_WRITE_SAFE, &remote->waiter);
+    if (kind == FORWARD_WRITE || kind == FORWARD_WRITE_FAST) {
+        (void)stoa_replica_write(replica, &command,
+                                 kind == FORWARD_WRITE_FAST ? STOA_REPLICA_WRITE_FAST
+                                                            : STOA_REPLICA_WRITE_SAFE,
+                                 &remote->waiter);
     } else if (kind == FORWARD_MEMBER_ADD || kind == FORWARD_MEMBER_REMOVE) {
         member_change_here(replica, kind, &command, &remote->waiter);
     } else if (stoa_replica_read(replica, stoa_env_real_ms(replica->env), command.opcode,
@@ -354,9 +357,27 @@ void stoa_replica_member_change(struct stoa_replica *replica, bool add, uint32_t
 
 /* ---- writes ---- */
 
+/* Whether a write's reply is OK whatever the state (so it can be answered before it is
+ * applied): SET without NX, XX, GET or the SETNX reply, and MSET. A session's write is not:
+ * its recorded reply is what a retry gets. */
+static bool reply_is_fixed(const struct stoa_command *command) {
+    if (command->client_id != 0) {
+        return false;
+    }
+    if (command->opcode == STOA_OP_MSET) {
+        return true;
+    }
+    if (command->opcode != STOA_OP_SET || command->argument_count < 3 ||
+        command->arguments[2].length != 1) {
+        return false;
+    }
+    uint8_t flags = command->arguments[2].data[0];
+    return (flags & (STOA_OP_SET_NX | STOA_OP_SET_XX | STOA_OP_SET_GET | STOA_OP_SET_INTEGER)) ==
+           0;
+}
+
 int stoa_replica_write(struct stoa_replica *replica, const struct stoa_command *command,
                        enum stoa_replica_write_mode mode, struct stoa_replica_waiter *waiter) {
-    (void)mode; /* fast writes are served as safe ones: see docs/replication.md */
     if (replica->failure != STOA_OK || replica->stopping) {
         waiter_fail(waiter, STOA_ERR_FSYNC, TIMED_OUT);
         return STOA_OK;
@@ -368,35 +389,33 @@ int stoa_replica_write(struct stoa_replica *replica, const struct stoa_command *
         return STOA_OK;
     }
     if (leader != replica->options.self_id) {
-        forward(replica, leader, FORWARD_WRITE, command, waiter);
+        forward(replica, leader,
+                mode == STOA_REPLICA_WRITE_FAST ? FORWARD_WRITE_FAST : FORWARD_WRITE, command,
+                waiter);
         return STOA_OK;
     }
     /* The leader stamps the time (DESIGN.md §3). */
     struct stoa_command stamped = *command;
     stamped.stamp_ms = stoa_env_real_ms(replica->env);
-    size_t length = stoa_command_encoded_length(&stamped);
-    uint8_t header[STOA_VARINT_BYTES_MAX];
-    size_t header_length = stoa_varint_put(header, length);
+    size_t length = stoa_batch_command_length(&stamped);
     /* A batch is bounded in bytes and commands; one command larger than the byte bound
      * travels alone. */
-    bool room = replica->batch.length + header_length + length <= STOA_REPLICA_BATCH_BYTES_MAX &&
+    bool room = replica->batch.length + length <= STOA_REPLICA_BATCH_BYTES_MAX &&
                 replica->batch_count < STOA_ENGINE_BATCH_COMMANDS_MAX;
     if (!room && replica->batch_count > 0) {
         replica_propose_batch(replica);
     }
-    int result = stoa_buf_reserve(&replica->batch, header_length + length);
-    if (result != STOA_OK || (!room && replica->batch_count > 0)) {
+    int result = STOA_ERR_BUSY;
+    if (room || replica->batch_count == 0) {
+        result = stoa_batch_command_append(&replica->batch, &stamped);
+    }
+    if (result != STOA_OK) {
         waiter_fail(waiter, STOA_ERR_BUSY,
                     "TRYAGAIN the leader's batch is full: the write was not applied; retry");
         return STOA_OK;
     }
-    (void)stoa_buf_append(&replica->batch, header, header_length);
-    size_t written = 0;
-    result = stoa_command_encode(&stamped, replica->batch.data + replica->batch.length, length,
-                                 &written);
-    STOA_ASSERT(result == STOA_OK && written == length);
-    replica->batch.length += written;
     waiter->position = replica->batch_count++;
+    waiter->fast = mode == STOA_REPLICA_WRITE_FAST && reply_is_fixed(&stamped);
     waiter->deadline_ms = deadline(replica);
     waiter_list_push(&replica->batch_waiters, waiter);
     return STOA_OK;
@@ -414,15 +433,12 @@ void replica_propose_batch(struct stoa_replica *replica) {
     /* The proposer's id and a number it never reuses make the value unique, so matching a
      * chosen value against this node's proposal (by hash) cannot mistake another leader's
      * byte-identical batch for it. */
-    uint8_t header[1 + 3 * STOA_VARINT_BYTES_MAX];
-    header[0] = REPLICA_ENTRY_COMMANDS;
-    size_t header_length = 1;
-    header_length += stoa_varint_put(header + header_length, replica->options.self_id);
-    header_length += stoa_varint_put(header + header_length, replica->proposal_number++);
-    header_length += stoa_varint_put(header + header_length, replica->batch_count);
+    struct stoa_batch_header header = {.proposer_id = replica->options.self_id,
+                                       .proposal_number = replica->proposal_number++,
+                                       .count = replica->batch_count};
     stoa_buf_reset(&replica->value);
-    if (stoa_buf_append(&replica->value, header, header_length) != STOA_OK ||
-        stoa_buf_append(&replica->value, replica->batch.data, replica->batch.length) != STOA_OK) {
+    if (stoa_batch_encode(&replica->value, &header, replica->batch.data, replica->batch.length) !=
+        STOA_OK) {
         fail_list(&replica->batch_waiters, STOA_ERR_NOMEM, "OOM cannot propose the write");
         reset_batch(replica);
         return;
@@ -446,10 +462,13 @@ void replica_propose_batch(struct stoa_replica *replica) {
     }
     pending->slot = slot;
     pending->value_hash = XXH3_64bits(replica->value.data, replica->value.length);
+    pending->fast_waiting = 0;
+    pending->fast_answered = 0;
     while (replica->batch_waiters.first != NULL) {
         struct stoa_replica_waiter *waiter = replica->batch_waiters.first;
         waiter_list_remove(waiter);
         waiter->key = slot;
+        pending->fast_waiting += waiter->fast;
         waiter_list_push(&pending->waiters, waiter);
     }
     replica->stats.proposals++;
@@ -491,45 +510,23 @@ static struct stoa_replica_waiter *waiter_at(struct pending_slot *pending, uint3
 
 static void apply_commands(struct stoa_replica *replica, const struct stoa_paxos_entry *entry,
                            struct pending_slot *pending) {
-    uint64_t count = 0;
-    size_t used = 0;
-    const uint8_t *data = entry->value + 1;
-    size_t length = entry->length - 1;
-    uint64_t proposer = 0;
-    int result = stoa_varint_get(data, length, &proposer, &used); /* proposer id */
-    if (result == STOA_OK) {
-        data += used;
-        length -= used;
-        result = stoa_varint_get(data, length, &proposer, &used); /* proposal number */
-    }
-    if (result == STOA_OK) {
-        data += used;
-        length -= used;
-        result = stoa_varint_get(data, length, &count, &used);
-    }
-    for (uint64_t i = 0; result == STOA_OK && i < count && i < STOA_ENGINE_BATCH_COMMANDS_MAX;
-         i++) {
-        data += used;
-        length -= used;
-        uint64_t record_length = 0;
-        result = stoa_varint_get(data, length, &record_length, &used);
-        if (result != STOA_OK || record_length > length - used) {
-            result = STOA_ERR_MALFORMED;
-            break;
-        }
+    struct stoa_batch_reader reader;
+    int result = stoa_batch_open(&reader, entry->value, entry->length);
+    const uint8_t *record = NULL;
+    size_t record_length = 0;
+    uint32_t position = 0;
+    while (result == STOA_OK && stoa_batch_next(&reader, &record, &record_length, &position)) {
         struct stoa_command command;
-        result = decode_command(replica, data + used, (size_t)record_length, &command);
+        result = decode_command(replica, record, record_length, &command);
         if (result != STOA_OK) {
             break;
         }
-        struct stoa_replica_waiter *waiter =
-            pending != NULL ? waiter_at(pending, (uint32_t)i) : NULL;
-        (void)stoa_engine_apply_chosen(replica->engine, entry->slot, (uint32_t)i, &command,
+        struct stoa_replica_waiter *waiter = pending != NULL ? waiter_at(pending, position) : NULL;
+        (void)stoa_engine_apply_chosen(replica->engine, entry->slot, position, &command,
                                        waiter != NULL ? waiter->reply : NULL);
         if (waiter != NULL) {
             finish(waiter);
         }
-        used += (size_t)record_length;
     }
     if (result != STOA_OK) {
         /* A chosen value that does not decode is a bug (it was encoded here or by a peer
@@ -540,18 +537,63 @@ static void apply_commands(struct stoa_replica *replica, const struct stoa_paxos
     stoa_engine_applied_set(replica->engine, entry->slot);
 }
 
+void replica_fast_durable(struct stoa_replica *replica, const struct stoa_paxos_ready *ready) {
+    for (uint32_t i = 0; i < ready->write_count; i++) {
+        const struct stoa_paxos_entry *entry = &ready->writes[i];
+        struct pending_slot *pending = &replica->pending[entry->slot % STOA_REPLICA_PENDING_SLOTS];
+        if (pending->slot != entry->slot || pending->fast_waiting == 0 ||
+            XXH3_64bits(entry->value, entry->length) != pending->value_hash) {
+            continue;
+        }
+        struct stoa_replica_waiter *next = NULL;
+        for (struct stoa_replica_waiter *w = pending->waiters.first; w != NULL; w = next) {
+            next = w->next;
+            if (!w->fast) {
+                continue;
+            }
+            if (w->reply != NULL) {
+                w->reply->ops->status(w->reply, "OK");
+            }
+            pending->fast_waiting--;
+            pending->fast_answered++;
+            replica->stats.fast_writes++;
+            finish(w);
+        }
+        replica->fast_slot_max =
+            entry->slot > replica->fast_slot_max ? entry->slot : replica->fast_slot_max;
+        replica_kick(replica);
+    }
+}
+
+/* Whether every fast write this node answered is applied here (safe reads wait for it). */
+static bool fast_writes_applied(const struct stoa_replica *replica) {
+    if (replica->fast_slot_max == 0) {
+        return true;
+    }
+    struct stoa_engine_stats stats;
+    stoa_engine_stats(replica->engine, &stats);
+    return stats.applied_index >= replica->fast_slot_max;
+}
+
 void replica_apply_entry(struct stoa_replica *replica, const struct stoa_paxos_entry *entry) {
     struct pending_slot *pending = &replica->pending[entry->slot % STOA_REPLICA_PENDING_SLOTS];
     bool mine = pending->slot == entry->slot;
     if (mine && XXH3_64bits(entry->value, entry->length) != pending->value_hash) {
         /* A later leader chose another value for the slot this node proposed. */
+        if (pending->fast_answered > 0) {
+            replica->stats.fast_writes_lost += pending->fast_answered;
+            STOA_LOG_WARN(replica->log, MODULE,
+                          "fast writes lost: a later leader filled their slot otherwise",
+                          STOA_FIELD_UINT("slot", entry->slot),
+                          STOA_FIELD_UINT("writes", pending->fast_answered));
+        }
         replica->stats.not_applied += pending->waiters.count;
         fail_list(&pending->waiters, STOA_ERR_NOT_LEADER, NOT_APPLIED);
         mine = false;
     }
-    if (entry->length > 0 && entry->value[0] == REPLICA_ENTRY_COMMANDS) {
+    if (entry->length > 0 && entry->value[0] == STOA_BATCH_COMMANDS) {
         apply_commands(replica, entry, mine ? pending : NULL);
-    } else if (entry->length > 0 && entry->value[0] == REPLICA_ENTRY_MEMBER) {
+    } else if (entry->length > 0 && entry->value[0] == STOA_BATCH_MEMBER) {
         replica_apply_member(replica, entry);
     } else {
         STOA_LOG_ERROR(replica->log, MODULE, "a chosen entry of an unknown format",
@@ -617,7 +659,18 @@ bool stoa_replica_read(struct stoa_replica *replica, int64_t now_ms, uint32_t op
     }
     if (stoa_paxos_read_lease_valid(replica->paxos)) {
         replica->stats.lease_reads++;
-        return answer_now(replica, now_ms, opcode, arguments, count, waiter->reply);
+        if (fast_writes_applied(replica)) {
+            return answer_now(replica, now_ms, opcode, arguments, count, waiter->reply);
+        }
+        /* A fast write answered here is not applied yet: read once it is. */
+        if (keep_read(waiter, &command) != STOA_OK) {
+            return answer_error(waiter->reply, STOA_ERR_NOMEM, "OOM cannot keep the read");
+        }
+        waiter->opcode = opcode;
+        waiter->key = replica->fast_slot_max;
+        waiter->deadline_ms = deadline(replica);
+        waiter_list_push(&replica->ready_reads, waiter);
+        return false;
     }
     if (keep_read(waiter, &command) != STOA_OK) {
         return answer_error(waiter->reply, STOA_ERR_NOMEM, "OOM cannot keep the read");
@@ -640,7 +693,8 @@ void replica_read_ready(struct stoa_replica *replica, uint64_t request_id, uint6
     struct stoa_replica_waiter *waiter = find(&replica->index_reads, request_id);
     if (waiter != NULL) {
         waiter_list_remove(waiter);
-        waiter->key = index;
+        /* Also after every fast write answered here, so a client reads its own. */
+        waiter->key = index > replica->fast_slot_max ? index : replica->fast_slot_max;
         waiter_list_push(&replica->ready_reads, waiter);
     }
 }

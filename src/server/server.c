@@ -368,6 +368,7 @@ static int connection_new(struct stoa_server *server, struct stoa_env_stream *st
     stoa_replica_waiter_init(&connection->waiter, &connection->writer.reply,
                              stoa_server_replica_done, connection);
     connection->read_mode = server->options.read_mode;
+    connection->write_mode = server->options.write_mode;
     struct stoa_address peer;
     if (server->env->ops->stream_peer_address(stream, &peer) == STOA_OK) {
         stoa_address_format(&peer, connection->peer);

@@ -50,6 +50,7 @@ struct stoa_server_options {
      * writes go straight to the engine. Borrowed for the server's life. */
     struct stoa_replica *replica;
     enum stoa_replica_read_mode read_mode;
+    enum stoa_replica_write_mode write_mode; /* unless a connection says otherwise (WRITEMODE) */
 };
 
 struct stoa_server_stats {

@@ -591,6 +591,8 @@ static void info_replication(struct info *info, const struct stoa_server *server
     info_line(info, "group_snapshots_installed:%llu",
               (unsigned long long)stats.snapshots_installed);
     info_line(info, "group_snapshots_started:%llu", (unsigned long long)stats.snapshots_started);
+    info_line(info, "group_fast_writes:%llu", (unsigned long long)stats.fast_writes);
+    info_line(info, "group_fast_writes_lost:%llu", (unsigned long long)stats.fast_writes_lost);
     info_line(info, "%s", "");
 }
 
@@ -918,7 +920,7 @@ void stoa_server_admin(struct connection *connection, const struct stoa_commands
     if (out->spec->container == STOA_COMMANDS_CLIENT) {
         command_client(connection, out);
     } else if (out->spec->container == STOA_COMMANDS_GROUP || id == STOA_COMMANDS_READONLY ||
-               id == STOA_COMMANDS_READWRITE) {
+               id == STOA_COMMANDS_READWRITE || id == STOA_COMMANDS_WRITEMODE) {
         stoa_server_group(connection, out);
     } else if (id == STOA_COMMANDS_SESSION_HELP) {
         session_help(connection);

@@ -54,7 +54,7 @@ static int run_replicated_write(struct connection *connection,
                                    .arguments = out->arguments};
     connection->waiting_replica = true;
     return stoa_replica_write(connection->server->options.replica, &command,
-                              STOA_REPLICA_WRITE_SAFE, &connection->waiter);
+                              connection->write_mode, &connection->waiter);
 }
 
 /* In a replica group: answered at once, or the connection waits for the group. */

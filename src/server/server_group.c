@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "server/server_int.h"
 #include "util/err.h"
@@ -130,6 +131,29 @@ static void group_change(struct connection *connection, struct stoa_replica *rep
                                &connection->waiter);
 }
 
+/* WRITEMODE [FAST|SAFE]: the connection's write mode, or sets it (docs/replication.md). On a
+ * single node every write is acknowledged once durable here, which is both. */
+static void write_mode(struct connection *connection, const struct stoa_commands_output *out) {
+    struct stoa_reply *reply = reply_of(connection);
+    if (out->argument_count == 0) {
+        const char *name = connection->write_mode == STOA_REPLICA_WRITE_FAST ? "fast" : "safe";
+        reply->ops->bulk(reply, (const uint8_t *)name, strlen(name));
+        return;
+    }
+    const struct stoa_command_argument *mode = &out->arguments[0];
+    if (out->argument_count == 1 && mode->length == 4 &&
+        strncasecmp((const char *)mode->data, "fast", 4) == 0) {
+        connection->write_mode = STOA_REPLICA_WRITE_FAST;
+    } else if (out->argument_count == 1 && mode->length == 4 &&
+               strncasecmp((const char *)mode->data, "safe", 4) == 0) {
+        connection->write_mode = STOA_REPLICA_WRITE_SAFE;
+    } else {
+        reply->ops->error(reply, STOA_ERR_INVALID, "ERR syntax error: WRITEMODE [FAST|SAFE]");
+        return;
+    }
+    reply->ops->status(reply, "OK");
+}
+
 void stoa_server_group(struct connection *connection, const struct stoa_commands_output *out) {
     struct stoa_replica *replica = connection->server->options.replica;
     struct stoa_reply *reply = reply_of(connection);
@@ -150,6 +174,8 @@ void stoa_server_group(struct connection *connection, const struct stoa_commands
         group_change(connection, replica, out);
     } else if (id == STOA_COMMANDS_GROUP_HELP) {
         group_help(connection);
+    } else if (id == STOA_COMMANDS_WRITEMODE) {
+        write_mode(connection, out);
     } else if (id == STOA_COMMANDS_READONLY || id == STOA_COMMANDS_READWRITE) {
         connection->read_mode =
             id == STOA_COMMANDS_READONLY ? STOA_REPLICA_READ_FAST : STOA_REPLICA_READ_SAFE;

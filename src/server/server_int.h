@@ -48,6 +48,7 @@ struct connection {
     struct stoa_replica_waiter waiter;
     bool waiting_replica;
     enum stoa_replica_read_mode read_mode;
+    enum stoa_replica_write_mode write_mode; /* WRITEMODE; node.storage.storageMode */
     bool waiting_save; /* SAVE: answered when the snapshot is installed */
     uint64_t snapshots_before_save;
     bool close_after_reply; /* QUIT, a protocol error */
