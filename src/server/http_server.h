@@ -30,8 +30,8 @@
  * Nomad's runtime config routes change the node's storage mode, retrieval mode and
  * replication factor defaults, kept here and reported by /v1/status. On a single node the
  * modes are validated and recorded; on a group member the retrieval mode is the default of
- * reads, and the storage mode of writes (every write is served safe for now:
- * docs/replication.md).
+ * reads, and the storage mode of writes (fast: a blind write is answered once durable on
+ * the leader; docs/replication.md).
  *
  * Ownership: the server borrows the env, the engine, the log, and the RESP server, the
  * replica and node id given in the options for its whole life (stop it before the replica).
