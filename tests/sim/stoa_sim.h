@@ -2,18 +2,22 @@
  * stoa_sim: the deterministic cluster simulator (docs/simulation.md), shared by its files.
  *
  * One seed is one run, in one thread, replayed bit for bit: a replica group of 3 or 5
- * members, each a Paxos core (consensus/paxos.h) persisting through the journal
- * (cluster/journal.h) on its own simulated disk (sim/sim_env.h), with an engine (durability
- * none) that applies the chosen batches; members talk over a sim_net (sim/sim_net.h); simulated
- * clients issue register, counter and deque operations through any member and record a
- * Jepsen-shaped history. Faults come from the seed. A run has two phases: safety (faults on)
- * and liveness (faults healed, a leader must be elected and the clients must get answers).
- * Checkers: linearizability of each model's history (check/check.h), agreement of every
- * chosen slot, equal state digests at equal applied index, no acknowledged write lost.
+ * voters (and a spare member that membership changes add and remove), each a Paxos core
+ * (consensus/paxos.h) persisting through the journal (cluster/journal.h) on its own simulated
+ * disk (sim/sim_env.h), with an engine (durability none) that applies the chosen batches
+ * (cluster/batch.h, the server's codec) and takes snapshots; members talk over a sim_net
+ * (sim/sim_net.h); simulated clients issue register, counter and deque operations through any
+ * member, some of them with sessions and retries, and record a Jepsen-shaped history. Faults
+ * come from the seed. A run has two phases: safety (faults on) and liveness (faults healed, a
+ * leader must be elected and the clients must get answers). Checkers: linearizability of each
+ * model's history (check/check.h), agreement of every chosen slot, equal state digests at
+ * equal applied index, no acknowledged write lost, retried writes applied once.
  *
  * Files: stoa_sim_main.c (options, seeds, figures), stoa_sim_world.c (one run: time, the
- * network, faults, phases, checks), stoa_sim_member.c (one member's driver, as
- * src/server/replica*.c drives a real one), stoa_sim_client.c (clients, histories).
+ * network, faults, membership changes, phases, checks), stoa_sim_member.c (one member's
+ * driver, as src/server/replica*.c drives a real one), stoa_sim_snapshot.c (snapshots,
+ * compaction, installs, as replica_snapshot.c), stoa_sim_client.c (clients, sessions,
+ * histories).
  *
  * Ownership: sim_run allocates everything it uses and frees it before it returns.
  */
@@ -37,11 +41,29 @@
 
 /* ---- bounds (the simulator's own; the product's are in util/limits.h) ---- */
 
-#define SIM_MEMBERS_MAX 5
+/* Members of a world: 5 voters and a spare that membership changes add and remove. */
+#define SIM_MEMBERS_MAX 6
+#define SIM_VOTERS_MAX 5
 /* Clients per run: enough for concurrency on every key, few enough to keep searches small. */
 #define SIM_CLIENTS_MAX 8
 /* Keys per model: a few, so operations on one key overlap. */
 #define SIM_KEYS_PER_MODEL 3
+/* Session clients write the counter keys after the others ("c3", "c4"): two, so that their
+ * long operations (retries) do not pile up on one key past what the checker can search. */
+#define SIM_SESSION_KEY_FIRST SIM_KEYS_PER_MODEL
+#define SIM_SESSION_KEYS 2
+#define SIM_KEYS_MAX (SIM_KEYS_PER_MODEL + SIM_SESSION_KEYS)
+/* A session client sends a write that got no answer (or, once sent twice, a failure) again,
+ * with the same sequence, to another member, until one copy is answered or the run ends; it
+ * listens for the answers of its latest copies only. */
+#define SIM_SESSION_COPIES_KEPT 4
+/* The (client id, sequence) pairs a logical session write is remembered under: one, unless
+ * the planted --retry-new-sequence numbers copies anew. */
+#define SIM_SESSION_SEQUENCES_MAX 8
+/* Session writes a run remembers for the "applied once" check: a default run writes about
+ * 60; a long one (--ticks 8000) that writes more than this is checked up to here, then the
+ * session checks stand down (searched linearly, newest first). */
+#define SIM_SESSION_WRITES_MAX 4096
 /* Slots one run may fill (the log is never compacted in a run); --ticks is bounded so that a
  * leader proposing one batch a tick stays below it. */
 #define SIM_SLOTS_MAX 16384
@@ -76,9 +98,26 @@
 #define SIM_LOG_SLOTS SIM_SLOTS_MAX
 /* Milliseconds of simulated time per tick (engine stamps, sim_env clocks). */
 #define SIM_TICK_MS 10
+/* The wall clock at tick 0 (unix ms, November 2023): stamps stay positive when a member's
+ * wall clock jumps back. */
+#define SIM_EPOCH_MS 1700000000000LL
+/* A slow sync blocks its member for this many ticks at most (at least 50). */
+#define SIM_SLOW_SYNC_TICKS_MIN 50
+#define SIM_SLOW_SYNC_TICKS_MAX 300
+/* A wall-clock jump moves a member's clock by up to this much, either way. */
+#define SIM_CLOCK_JUMP_MS_MAX 30000
 /* Journal segments are small, so a run has several and corruption can hit one that is not
  * the last. */
 #define SIM_SEGMENT_BYTES 4096
+/* A snapshot travels in one message (stoa_sim_snapshot.c); a run's state is a few keys, far
+ * below this. */
+#define SIM_SNAPSHOT_BYTES_MAX (1024 * 1024)
+/* Membership changes a run remembers (voters at a slot, for snapshots): a change needs a
+ * leader and a quorum, so far fewer than one a tick happen. */
+#define SIM_CHANGES_MAX SIM_TICKS_MAX
+/* The channel byte of a snapshot message between members (the others are in
+ * stoa_sim_member.c). */
+#define SIM_CHANNEL_SNAPSHOT 4
 
 /* ---- operations and results ---- */
 
@@ -96,13 +135,16 @@ enum sim_op_kind {
     SIM_OP_COUNT_GET = 3, /* counter read: GET key */
     SIM_OP_PUSH = 4,      /* deque: RPUSH key value */
     SIM_OP_POP = 5,       /* deque: LPOP key */
-    SIM_OP_KIND_COUNT = 6,
+    SIM_OP_REGISTER = 6,  /* REGISTER_CLIENT: a session client's first write (no history) */
+    SIM_OP_KIND_COUNT = 7,
 };
 
 struct sim_op {
     uint8_t kind; /* enum sim_op_kind */
-    uint8_t key;  /* 0..SIM_KEYS_PER_MODEL - 1, within the kind's model */
+    uint8_t key;  /* 0..SIM_KEYS_MAX - 1, within the kind's model */
     int64_t argument;
+    uint64_t client_id; /* 0: anonymous; else a registered session */
+    uint64_t sequence;  /* the session's write number, 1, 2, ... */
 };
 
 enum sim_status {
@@ -121,18 +163,24 @@ struct sim_result {
 enum sim_fault {
     SIM_FAULT_DROP = 0,
     SIM_FAULT_DUPLICATE,
-    SIM_FAULT_PARTITION,  /* a symmetric cut between two members */
-    SIM_FAULT_ONE_WAY,    /* an asymmetric cut */
-    SIM_FAULT_ISOLATE,    /* every link of one member cut */
-    SIM_FAULT_CLOG,       /* a link holds its messages back for a while */
-    SIM_FAULT_CRASH_LOSE, /* crash: every unsynced write lost */
-    SIM_FAULT_CRASH_TORN, /* crash: unsynced writes kept in part, the last one torn */
-    SIM_FAULT_FSYNC,      /* an fsync fails: the member stops */
-    SIM_FAULT_CORRUPT,    /* a byte of a stopped member's journal flipped */
-    SIM_FAULT_DRIFT,      /* a member's clock set to run fast or slow */
-    SIM_FAULT_PAUSE,      /* a process paused for some ticks */
-    SIM_FAULT_RESTART,    /* a crashed or stopped member started again */
-    SIM_FAULT_ELECTION,   /* an operator forces an election (GROUP PREPARE) */
+    SIM_FAULT_PARTITION,     /* a symmetric cut between two members */
+    SIM_FAULT_ONE_WAY,       /* an asymmetric cut */
+    SIM_FAULT_ISOLATE,       /* every link of one member cut */
+    SIM_FAULT_CLOG,          /* a link holds its messages back for a while */
+    SIM_FAULT_CRASH_LOSE,    /* crash: every unsynced write lost */
+    SIM_FAULT_CRASH_TORN,    /* crash: unsynced writes kept in part, the last one torn */
+    SIM_FAULT_FSYNC,         /* an fsync fails: the member stops */
+    SIM_FAULT_CORRUPT,       /* a byte of a stopped member's journal flipped */
+    SIM_FAULT_DRIFT,         /* a member's clock set to run fast or slow */
+    SIM_FAULT_PAUSE,         /* a process paused for some ticks */
+    SIM_FAULT_RESTART,       /* a crashed or stopped member started again */
+    SIM_FAULT_ELECTION,      /* an operator forces an election (GROUP PREPARE) */
+    SIM_FAULT_MEMBER_ADD,    /* the leader proposes adding a voter (a spare, or one removed) */
+    SIM_FAULT_MEMBER_REMOVE, /* the leader proposes removing a voter (a dead one first) */
+    SIM_FAULT_SNAPSHOT,      /* a member snapshots its engine, then compacts its journal */
+    SIM_FAULT_INSTALL,       /* a lagging member installed a leader's snapshot (an event) */
+    SIM_FAULT_SLOW_FSYNC,    /* a member's next sync takes 50-300 ticks, the member blocked */
+    SIM_FAULT_CLOCK_JUMP,    /* a member's wall clock (its stamps) jumps by seconds */
     SIM_FAULT_COUNT,
 };
 
@@ -142,11 +190,13 @@ enum sim_fault_group {
     SIM_GROUP_PARTITION = 1u << 1, /* symmetric, one-way, isolation */
     SIM_GROUP_CLOG = 1u << 2,
     SIM_GROUP_CRASH = 1u << 3, /* crash (lose or torn) and restart */
-    SIM_GROUP_DISK = 1u << 4,  /* fsync failure, corruption */
-    SIM_GROUP_CLOCK = 1u << 5, /* drift */
+    SIM_GROUP_DISK = 1u << 4,  /* fsync failure, slow fsync, corruption */
+    SIM_GROUP_CLOCK = 1u << 5, /* drift, wall-clock jumps */
     SIM_GROUP_PAUSE = 1u << 6,
     SIM_GROUP_ELECTION = 1u << 7, /* forced elections */
-    SIM_GROUP_ALL = (1u << 8) - 1,
+    SIM_GROUP_MEMBER = 1u << 8,   /* membership changes (a spare member joins the world) */
+    SIM_GROUP_SNAPSHOT = 1u << 9, /* snapshots, compaction and installs */
+    SIM_GROUP_ALL = (1u << 10) - 1,
 };
 
 const char *sim_fault_name(enum sim_fault fault);
@@ -168,8 +218,12 @@ struct sim_options {
     /* The white-box check that a restarted acceptor keeps the promises it sent; off, only
      * the end-to-end checkers judge (to measure what they catch alone). */
     bool no_promise_check;
+    /* A planted client bug: a retried session write takes a new sequence number, so the
+     * session table cannot tell it is a retry (the "applied once" check must catch it). */
+    bool retry_new_sequence;
     const char *history_path; /* NULL: no file; else <path>.<model>.jsonl */
     bool verbose;
+    bool log; /* every member's log lines (debug level up) on standard error */
 };
 
 struct sim_stats {
@@ -184,6 +238,9 @@ struct sim_stats {
     uint64_t ticks;          /* ticks run, both phases */
     uint64_t liveness_ticks; /* ticks the liveness phase needed */
     uint64_t check_ns;       /* time spent in the linearizability checker */
+    uint64_t sessions;       /* session clients registered */
+    uint64_t retries;        /* session writes sent again after no answer */
+    uint64_t session_writes; /* session writes applied (each once) */
 };
 
 /* Runs one seed. Returns 0 when every check passed, 1 when one failed (why is filled with
@@ -233,10 +290,21 @@ struct sim_member {
     struct stoa_engine *engine;
     struct stoa_paxos *paxos;
     uint64_t applied;
+    uint64_t compacted_index; /* the journal and the core hold nothing at or below it */
     /* The clock: drift in ppm (negative: slow), its remainder, and a pause. */
     int32_t drift_ppm;
     int64_t drift_remainder;
     uint64_t paused_until; /* world tick; 0 = not paused */
+    /* A sync blocked the process until paused_until: what it sends meanwhile is held. */
+    bool blocked_in_sync;
+    uint32_t slow_sync_ticks; /* > 0: the next flush blocks the member this long */
+    /* Answers to its own clients made while blocked in a sync, given when it returns. */
+    struct sim_held_answer {
+        uint64_t request_id;
+        struct sim_result result;
+    } held_answers[SIM_WAITERS_MAX];
+    uint32_t held_answer_count;
+    int64_t wall_offset_ms; /* the wall clock's error (jumps); ticks are unaffected */
     /* Client requests that reached a paused process, served when it resumes. */
     struct sim_waiter paused_requests[SIM_CLIENTS_MAX];
     uint32_t paused_request_count;
@@ -247,6 +315,9 @@ struct sim_member {
     struct stoa_buf batch; /* the leader's batch: varint length + command record, each */
     uint32_t batch_count;
     struct stoa_buf value; /* a batch as a log value */
+    /* In every batch's header; a random start at each start, as replica.c does. */
+    uint64_t proposal_number;
+    uint64_t starts;
     uint64_t seen[SIM_SEEN_MAX];
     uint32_t seen_next;
     uint32_t fsync_fail_in; /* > 0: the nth sync from now fails (armed when up) */
@@ -277,6 +348,23 @@ bool sim_member_is_leader(const struct sim_member *member);
 /* A paused process resumed: it serves the client requests that waited. */
 void sim_member_resumed(struct sim_world *world, struct sim_member *member);
 uint64_t sim_member_digest(const struct sim_member *member);
+/* The sum of the session counters on member (0 for one that does not exist yet). */
+int64_t sim_member_session_counter(struct sim_world *world, struct sim_member *member);
+/* The member's wall clock: what it stamps commands with and answers reads as of. */
+int64_t sim_member_wall_ms(const struct sim_world *world, const struct sim_member *member);
+/* Its journal or disk failed: the member stops taking part until restarted. */
+void sim_member_stop(struct sim_member *member);
+
+/* Snapshots (stoa_sim_snapshot.c). Starts a snapshot of the member's engine: true if one
+ * started. */
+bool sim_member_snapshot_take(struct sim_world *world, struct sim_member *member);
+/* Once a snapshot is durable: compacts the core's log and the journal at its slot. */
+void sim_member_compact(struct sim_world *world, struct sim_member *member);
+/* The core asked for a snapshot to go to member to. */
+void sim_member_snapshot_send(struct sim_world *world, struct sim_member *member, uint32_t to);
+/* A snapshot message (channel byte first). */
+void sim_member_on_snapshot(struct sim_world *world, struct sim_member *member,
+                            const uint8_t *bytes, size_t length);
 
 /* The world (stoa_sim_world.c), as the members and clients see it. */
 /* Crashes member: its disk loses what was not synced, and every message in flight to it is
@@ -290,14 +378,39 @@ void sim_violation(struct sim_world *world, const char *format, ...)
 void sim_applied(struct sim_world *world, struct sim_member *member, uint64_t slot,
                  uint64_t value_hash);
 void sim_acknowledged_write(struct sim_world *world, uint64_t slot, uint64_t value_hash);
+/* A client sent (a copy of) its logical session write number logical, adding delta, as
+ * (client_id, sequence). */
+void sim_session_sent(struct sim_world *world, uint64_t client_id, uint64_t sequence,
+                      uint64_t logical, int64_t delta);
+/* A member's engine applied (client_id, sequence) at slot — its counter moved, so the table
+ * did not answer it as a retry: the "applied once" check. */
+void sim_session_applied(struct sim_world *world, struct sim_member *member, uint64_t client_id,
+                         uint64_t sequence, uint64_t slot);
+/* A client was told its logical session write succeeded. */
+void sim_session_acknowledged(struct sim_world *world, uint64_t logical);
+/* A CONFIG entry was applied at slot (remembered for the voters at a slot). */
+void sim_config_applied(struct sim_world *world, uint64_t slot, const uint8_t *value,
+                        uint32_t length);
+/* The voters as of slot (the starting ones and every change chosen at or below it); fills
+ * ids (STOA_PAXOS_MEMBERS_MAX) and returns the count. */
+uint32_t sim_voters_at(const struct sim_world *world, uint64_t slot, uint32_t *ids);
+/* A member's engine holds the state as of index after loading or installing a snapshot:
+ * the digest check at that index. */
+void sim_installed(struct sim_world *world, struct sim_member *member, uint64_t index);
 struct sim_member *sim_member_of(struct sim_world *world, uint32_t id);
 uint64_t sim_now(const struct sim_world *world);
 /* Whether plant (enum stoa_plant) is the one switched on in this run. */
 bool sim_plant_is(int plant);
 struct sim_clients *sim_world_clients(struct sim_world *world);
 bool sim_promise_check(const struct sim_world *world);
+bool sim_log_wanted(const struct sim_world *world);
+uint64_t sim_seed(const struct sim_world *world);
+/* --retry-new-sequence: the planted client bug of numbering a retry as a new write. */
+bool sim_retry_new_sequence(const struct sim_world *world);
 void sim_fault_count(struct sim_world *world, enum sim_fault fault);
 uint32_t sim_member_count(const struct sim_world *world);
+/* The voters every member starts with (ids 1..nodes); a spare starts outside them. */
+uint32_t sim_voter_count_initial(const struct sim_world *world);
 const uint32_t *sim_member_ids(const struct sim_world *world);
 struct stoa_prng *sim_prng(struct sim_world *world);
 

@@ -2,7 +2,15 @@
  * flight, sent to a member picked at random; the events go into one Jepsen-shaped JSON-lines
  * history per model (docs/checking.md), in the order they happen, which is the real-time
  * order of the run. An operation without an answer within SIM_TIMEOUT_TICKS ends as "info"
- * and the client takes a new process id, as in Jepsen. */
+ * and the client takes a new process id, as in Jepsen.
+ *
+ * About half the clients (never the first) are session clients: they register (REGISTER_CLIENT),
+ * then write the session counters ("c3", "c4") with INCRBY under their client id and the next
+ * sequence number, and read them; each write has a number unique in the run, so the world can tell
+ * which logical write every application belongs to. A session write without an answer is
+ * sent again, with the same sequence, to another member, until a copy is answered: it ends as
+ * info only if the run ends first. Once it has been sent twice, a failure answer is no longer
+ * final (an earlier copy may still be applied), so it is sent again at the next tick. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -21,6 +29,16 @@ struct sim_client {
     uint64_t invoked;             /* tick */
     uint64_t next_at;             /* tick of its next invoke */
     uint64_t ok_invoked_plus_one; /* invoke tick + 1 of its latest ok operation; 0: none */
+    /* Sessions. */
+    bool session;
+    uint64_t client_id;                            /* 0: not registered yet */
+    uint64_t sequence;                             /* of its latest write */
+    uint32_t attempts;                             /* copies of the operation sent */
+    uint64_t attempt_ids[SIM_SESSION_COPIES_KEPT]; /* request ids of the latest copies */
+    uint64_t attempt_at;                           /* tick of the latest copy */
+    bool retry_due;                                /* send a copy at the next tick */
+    uint32_t member;                               /* where the latest copy went */
+    uint64_t logical; /* the number of its current session write (unique in the run) */
 };
 
 struct sim_clients {
@@ -35,12 +53,14 @@ struct sim_clients {
     uint64_t ok;
     uint64_t fail;
     uint64_t info;
-    bool key_used[SIM_MODEL_COUNT][SIM_KEYS_PER_MODEL];
+    uint64_t sessions;
+    uint64_t retries;
+    bool key_used[SIM_MODEL_COUNT][SIM_KEYS_MAX];
 };
 
 static const char *const model_names[SIM_MODEL_COUNT] = {"register", "counter", "deque"};
-static const char *const f_names[SIM_OP_KIND_COUNT] = {"write", "read",      "incr",
-                                                       "read",  "push-back", "pop-front"};
+static const char *const f_names[SIM_OP_KIND_COUNT] = {"write",     "read",      "incr",    "read",
+                                                       "push-back", "pop-front", "register"};
 
 static enum sim_model model_of(uint8_t kind) {
     return (enum sim_model)(kind / 2);
@@ -58,6 +78,8 @@ int sim_clients_create(struct sim_world *world, uint32_t count, struct sim_clien
     }
     for (uint32_t i = 0; i < clients->count; i++) {
         clients->clients[i].process = clients->next_process++;
+        /* Client 0 never has a session, so every model's history has operations. */
+        clients->clients[i].session = i > 0 && stoa_prng_below(sim_prng(world), 2) == 0;
     }
     clients->next_value = 1;
     clients->next_request_id = 1;
@@ -115,27 +137,114 @@ static struct sim_op draw_op(struct sim_clients *clients) {
     return op;
 }
 
+/* A session client's operation: a write of the session counter, or a read of it. */
+static struct sim_op draw_session_op(struct sim_clients *clients, struct sim_client *client) {
+    struct stoa_prng *prng = sim_prng(clients->world);
+    struct sim_op op = {
+        .kind = SIM_OP_COUNT_GET,
+        .key = (uint8_t)(SIM_SESSION_KEY_FIRST + stoa_prng_below(prng, SIM_SESSION_KEYS))};
+    if (stoa_prng_below(prng, 100) < 60) {
+        op.kind = SIM_OP_INCR;
+        op.argument = 1 + (int64_t)stoa_prng_below(prng, 5);
+        op.client_id = client->client_id;
+        op.sequence = ++client->sequence;
+        client->logical = (uint64_t)clients->next_value++;
+    }
+    return op;
+}
+
+static bool retries(const struct sim_client *client) {
+    return client->op.client_id != 0;
+}
+
+/* Sends (a copy of) the operation: the first to any member, a retry to another one. */
+static void send_op(struct sim_clients *clients, struct sim_client *client) {
+    struct sim_world *world = clients->world;
+    uint32_t count = sim_member_count(world);
+    uint32_t id = 1 + (uint32_t)stoa_prng_below(sim_prng(world), count);
+    if (client->attempts > 0 && count > 1) {
+        id = 1 + (uint32_t)stoa_prng_below(sim_prng(world), count - 1);
+        id = id >= client->member ? id + 1 : id;
+    }
+    client->request_id = clients->next_request_id++;
+    client->attempt_ids[client->attempts++ % SIM_SESSION_COPIES_KEPT] = client->request_id;
+    client->retry_due = false;
+    client->attempt_at = sim_now(world);
+    client->member = id;
+    if (client->op.client_id != 0) {
+        sim_session_sent(world, client->op.client_id, client->op.sequence, client->logical,
+                         client->op.argument);
+    }
+    sim_member_request(world, sim_member_of(world, id), 0, client->request_id, &client->op);
+}
+
 static void invoke(struct sim_clients *clients, struct sim_client *client) {
     struct sim_world *world = clients->world;
-    client->op = draw_op(clients);
     client->busy = true;
-    client->request_id = clients->next_request_id++;
+    client->attempts = 0;
     client->invoked = sim_now(world);
+    if (client->session && client->client_id == 0) {
+        client->op = (struct sim_op){.kind = SIM_OP_REGISTER}; /* not in the history */
+        send_op(clients, client);
+        return;
+    }
+    client->op = client->session ? draw_session_op(clients, client) : draw_op(clients);
     clients->ops++;
     clients->key_used[model_of(client->op.kind)][client->op.key] = true;
     bool write = client->op.kind == SIM_OP_SET || client->op.kind == SIM_OP_INCR ||
                  client->op.kind == SIM_OP_PUSH;
     event(clients, client, "invoke", write, client->op.argument);
-    uint32_t id = 1 + (uint32_t)stoa_prng_below(sim_prng(world), sim_member_count(world));
-    sim_member_request(world, sim_member_of(world, id), 0, client->request_id, &client->op);
+    send_op(clients, client);
+}
+
+/* No answer, or a failure that is not final: a session write is sent again. */
+static void retry(struct sim_clients *clients, struct sim_client *client) {
+    clients->retries++;
+    /* PLANTED (--retry-new-sequence): the copy is numbered as a new write. */
+    if (sim_retry_new_sequence(clients->world)) {
+        client->op.sequence = ++client->sequence;
+    }
+    send_op(clients, client);
+}
+
+static bool is_attempt(const struct sim_client *client, uint64_t request_id) {
+    uint32_t kept =
+        client->attempts < SIM_SESSION_COPIES_KEPT ? client->attempts : SIM_SESSION_COPIES_KEPT;
+    for (uint32_t i = 0; i < kept; i++) {
+        if (client->attempt_ids[i] == request_id) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void registered(struct sim_clients *clients, struct sim_client *client,
+                       const struct sim_result *result) {
+    client->busy = false;
+    client->next_at = sim_now(clients->world);
+    if (result->status == SIM_STATUS_OK && result->has_value && result->value > 0) {
+        client->client_id = (uint64_t)result->value;
+        client->sequence = 0;
+        clients->sessions++;
+    }
 }
 
 void sim_clients_reply(struct sim_clients *clients, uint64_t request_id,
                        const struct sim_result *result) {
     for (uint32_t i = 0; i < clients->count; i++) {
         struct sim_client *client = &clients->clients[i];
-        if (!client->busy || client->request_id != request_id) {
+        if (!client->busy || !is_attempt(client, request_id)) {
             continue;
+        }
+        if (client->op.kind == SIM_OP_REGISTER) {
+            registered(clients, client, result);
+            return;
+        }
+        if (result->status != SIM_STATUS_OK && client->attempts > 1 && retries(client)) {
+            /* Not final: an earlier copy may still be applied. Sent again at the next tick
+             * (not from here: a member that fails it at once would answer within this call). */
+            client->retry_due = true;
+            return;
         }
         client->busy = false;
         client->next_at = sim_now(clients->world) + stoa_prng_below(sim_prng(clients->world), 4);
@@ -143,6 +252,9 @@ void sim_clients_reply(struct sim_clients *clients, uint64_t request_id,
             clients->fail++;
             event(clients, client, "fail", false, 0);
             return;
+        }
+        if (client->op.client_id != 0) {
+            sim_session_acknowledged(clients->world, client->logical);
         }
         clients->ok++;
         client->ok_invoked_plus_one = client->invoked + 1;
@@ -161,7 +273,16 @@ void sim_clients_tick(struct sim_clients *clients, bool open) {
     uint64_t now = sim_now(clients->world);
     for (uint32_t i = 0; i < clients->count; i++) {
         struct sim_client *client = &clients->clients[i];
-        if (client->busy && now - client->invoked >= SIM_TIMEOUT_TICKS) {
+        bool late = now - client->attempt_at >= SIM_TIMEOUT_TICKS;
+        if (client->busy && retries(client) && (late || client->retry_due)) {
+            retry(clients, client);
+            continue;
+        }
+        if (client->busy && client->op.kind == SIM_OP_REGISTER && late) {
+            client->busy = false; /* registers again: not an operation of the history */
+            client->next_at = now;
+        }
+        if (client->busy && late) {
             clients->info++;
             event(clients, client, "info", false, 0);
             client->busy = false;
@@ -198,8 +319,10 @@ void sim_clients_stats(const struct sim_clients *clients, struct sim_stats *stat
     stats->ops_ok += clients->ok;
     stats->ops_fail += clients->fail;
     stats->ops_info += clients->info;
+    stats->sessions += clients->sessions;
+    stats->retries += clients->retries;
     for (uint32_t m = 0; m < SIM_MODEL_COUNT; m++) {
-        for (uint32_t k = 0; k < SIM_KEYS_PER_MODEL; k++) {
+        for (uint32_t k = 0; k < SIM_KEYS_MAX; k++) {
             stats->keys += clients->key_used[m][k] ? 1 : 0;
         }
     }
@@ -223,7 +346,7 @@ static int write_file(const struct sim_options *options, enum sim_model model,
         fprintf(stderr, "stoa-sim: cannot write %s\n", path);
         return STOA_ERR_IO;
     }
-    size_t written = fwrite(history->data, 1, history->length, file);
+    size_t written = history->length == 0 ? 0 : fwrite(history->data, 1, history->length, file);
     int closed = fclose(file);
     if (written != history->length || closed != 0) {
         fprintf(stderr, "stoa-sim: cannot write %s\n", path);
@@ -292,6 +415,9 @@ int sim_clients_check(struct sim_clients *clients, const struct sim_options *opt
     /* Operations still open end as info: they may have taken effect. */
     for (uint32_t i = 0; i < clients->count; i++) {
         struct sim_client *client = &clients->clients[i];
+        if (client->busy && client->op.kind == SIM_OP_REGISTER) {
+            client->busy = false; /* not an operation of the history */
+        }
         if (client->busy) {
             clients->info++;
             event(clients, client, "info", false, 0);

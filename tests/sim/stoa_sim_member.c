@@ -1,14 +1,15 @@
 /* stoa_sim_member: one simulated member's driver (see stoa_sim.h). It drives its Paxos core the
  * way src/server/replica.c does — persist each batch with one flush, send, apply the chosen
  * batches of commands to the engine, advance — and serves requests the way
- * src/server/replica_request.c does: the leader batches writes into one log value (byte 0 = 1,
- * varint count, then varint length + command record each), answers a write once its slot is
+ * src/server/replica_request.c does: the leader batches writes into one log value (written
+ * and read by cluster/batch.h, the server's codec), answers a write once its slot is
  * applied with its own value, and answers a safe read under its lease or after a read index;
  * a follower forwards to the leader it knows. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster/batch.h"
 #include "consensus/message.h"
 #include "engine/apply.h"
 #include "engine/keyspace.h"
@@ -16,17 +17,16 @@
 #include "util/alloc.h"
 #include "util/bytes.h"
 #include "util/err.h"
-#include "util/varint.h"
 
 /* Channels: the first byte of every message between members. */
 enum channel {
     CHANNEL_PAXOS = 1,
-    CHANNEL_FORWARD = 2,       /* u64 request id, u8 kind, u8 key, i64 argument */
+    /* u64 request id, u8 kind, u8 key, i64 argument, u64 client id, u64 sequence */
+    CHANNEL_FORWARD = 2,
     CHANNEL_FORWARD_REPLY = 3, /* u64 request id, u8 status, u8 has value, i64 value */
 };
-#define FORWARD_BYTES (1 + 8 + 1 + 1 + 8)
+#define FORWARD_BYTES (1 + 8 + 1 + 1 + 8 + 8 + 8)
 #define FORWARD_REPLY_BYTES (1 + 8 + 1 + 1 + 8)
-#define ENTRY_COMMANDS 1
 #define DATA_DIR "/data"
 #define JOURNAL_DIR "/data/paxos"
 
@@ -100,7 +100,7 @@ static struct sim_result result_of(const struct capture *c) {
 /* ---- commands ---- */
 
 static const char *key_name(const struct sim_op *op, char out[8]) {
-    static const char prefix[SIM_OP_KIND_COUNT] = {'r', 'r', 'c', 'c', 'd', 'd'};
+    static const char prefix[SIM_OP_KIND_COUNT] = {'r', 'r', 'c', 'c', 'd', 'd', 'x'};
     snprintf(out, 8, "%c%u", prefix[op->kind], op->key);
     return out;
 }
@@ -122,9 +122,16 @@ static struct stoa_command command_of(const struct sim_op *op, int64_t stamp_ms,
     struct stoa_command_argument number = {(const uint8_t *)space->number, strlen(space->number)};
     struct stoa_command_argument flags = {&space->flags, 1};
     struct stoa_command_argument integer = {space->integer, 8};
-    struct stoa_command command = {.stamp_ms = stamp_ms, .arguments = space->arguments};
+    struct stoa_command command = {.stamp_ms = stamp_ms,
+                                   .client_id = op->client_id,
+                                   .sequence = op->sequence,
+                                   .arguments = space->arguments};
     space->arguments[0] = key;
     switch (op->kind) {
+    case SIM_OP_REGISTER:
+        command.opcode = STOA_OP_REGISTER_CLIENT;
+        command.argument_count = 0;
+        break;
     case SIM_OP_SET:
         space->flags = 0;
         stoa_op_int64_put(space->integer, 0);
@@ -170,15 +177,33 @@ static struct sim_result query(struct sim_world *world, struct sim_member *membe
     struct stoa_command_argument argument = {(const uint8_t *)key, strlen(key)};
     struct capture capture;
     capture_init(&capture);
-    (void)stoa_engine_query(member->engine, (int64_t)sim_now(world) * SIM_TICK_MS, STOA_OP_GET,
+    (void)stoa_engine_query(member->engine, sim_member_wall_ms(world, member), STOA_OP_GET,
                             &argument, 1, &capture.reply);
     return result_of(&capture);
+}
+
+int64_t sim_member_session_counter(struct sim_world *world, struct sim_member *member) {
+    int64_t sum = 0;
+    for (uint8_t key = 0; key < SIM_SESSION_KEYS; key++) {
+        struct sim_op op = {.kind = SIM_OP_COUNT_GET, .key = SIM_SESSION_KEY_FIRST + key};
+        struct sim_result result = query(world, member, &op);
+        sum += result.has_value ? result.value : 0;
+    }
+    return sum;
 }
 
 /* ---- replies to clients and to forwarding members ---- */
 
 static void answer(struct sim_world *world, struct sim_member *member, uint32_t origin,
                    uint64_t request_id, const struct sim_result *result) {
+    if (origin == 0 && member->blocked_in_sync && member->paused_until > sim_now(world)) {
+        /* The process is still in its sync: the client hears when it returns. */
+        if (member->held_answer_count < SIM_WAITERS_MAX) {
+            member->held_answers[member->held_answer_count++] =
+                (struct sim_held_answer){.request_id = request_id, .result = *result};
+        }
+        return;
+    }
     if (origin == 0) {
         sim_clients_reply(sim_world_clients(world), request_id, result);
         return;
@@ -209,6 +234,11 @@ static struct sim_waiter *waiter_new(struct sim_member *member) {
 
 /* ---- start, crash ---- */
 
+/* --log: a member's log line on standard error, after the world tick. */
+static void print_line(void *context, const char *line, size_t length) {
+    fprintf(stderr, "tick %llu: %.*s\n", (unsigned long long)sim_now(context), (int)length, line);
+}
+
 int sim_member_init(struct sim_world *world, struct sim_member *member, uint32_t id) {
     memset(member, 0, sizeof(*member));
     member->id = id;
@@ -217,6 +247,10 @@ int sim_member_init(struct sim_world *world, struct sim_member *member, uint32_t
     char name[16];
     snprintf(name, sizeof(name), "n%u", id);
     stoa_log_set_node_id(&member->log, name);
+    if (sim_log_wanted(world)) {
+        member->log.level_min = STOA_LOG_DEBUG;
+        stoa_log_set_sink(&member->log, print_line, world);
+    }
     stoa_buf_init(&member->batch, STOA_COMMAND_BYTES_MAX);
     stoa_buf_init(&member->value, STOA_COMMAND_BYTES_MAX);
     uint64_t seed = stoa_prng_next_u64(sim_prng(world));
@@ -240,6 +274,8 @@ static void close_all(struct sim_member *member) {
         member->journal = NULL;
     }
     if (member->engine != NULL) {
+        /* A snapshot's child ran inline; its end must be seen before the engine closes. */
+        stoa_sim_env_advance(member->disk, 0);
         stoa_engine_close(member->engine);
         member->engine = NULL;
     }
@@ -285,13 +321,26 @@ int sim_member_start(struct sim_world *world, struct sim_member *member) {
         close_all(member);
         return result;
     }
-    /* The engine starts empty (no snapshot is taken in a run): every chosen slot is applied
-     * again from the journal. */
-    persisted.applied_index = 0;
+    /* The engine starts from its newest snapshot (or empty) and every chosen slot after it
+     * is applied again from the journal, as replica.c starts. */
+    struct stoa_engine_stats engine_stats;
+    stoa_engine_stats(member->engine, &engine_stats);
+    if (engine_stats.applied_index < persisted.snapshot_index) {
+        sim_violation(world,
+                      "member %u: the journal starts after slot %llu but the newest snapshot "
+                      "holds only slot %llu",
+                      member->id, (unsigned long long)persisted.snapshot_index,
+                      (unsigned long long)engine_stats.applied_index);
+    }
+    persisted.applied_index = engine_stats.applied_index;
+    if (persisted.commit_index < persisted.applied_index) {
+        /* The engine applied only chosen slots; the commit record may not be on disk. */
+        persisted.commit_index = persisted.applied_index;
+    }
     struct stoa_paxos_config config = {
         .self_id = member->id,
         .members = sim_member_ids(world),
-        .member_count = sim_member_count(world),
+        .member_count = sim_voter_count_initial(world),
         .heartbeat_ticks = SIM_HEARTBEAT_TICKS,
         .election_ticks_min = SIM_ELECTION_TICKS_MIN,
         .election_ticks_max = SIM_ELECTION_TICKS_MAX,
@@ -320,8 +369,17 @@ int sim_member_start(struct sim_world *world, struct sim_member *member) {
     }
     member->up = true;
     member->stopped = false;
-    member->applied = 0;
+    member->applied = persisted.applied_index;
+    member->compacted_index = persisted.snapshot_index;
+    if (member->applied > 0) {
+        sim_installed(world, member, member->applied);
+    }
+    /* A start of its own for the number, drawn without the world's generator, so that the
+     * batch header leaves every other draw of a run where it was. */
+    uint64_t start[3] = {sim_seed(world), member->id, ++member->starts};
+    member->proposal_number = sim_hash((const uint8_t *)start, sizeof(start)) >> 2;
     member->paused_until = 0;
+    member->blocked_in_sync = false;
     member->missed_ticks = 0;
     member->crash_at = SIM_CRASH_NONE;
     if (member->fsync_fail_in > 0) {
@@ -339,6 +397,9 @@ void sim_member_crash(struct sim_world *world, struct sim_member *member,
     member->up = false;
     member->stopped = false;
     member->paused_until = 0;
+    member->blocked_in_sync = false;
+    member->slow_sync_ticks = 0;
+    member->held_answer_count = 0; /* never given: the clients time out */
     member->paused_request_count = 0;
     member->crash_at = SIM_CRASH_NONE;
     member->batch_count = 0;
@@ -349,8 +410,7 @@ void sim_member_crash(struct sim_world *world, struct sim_member *member,
 }
 
 /* The journal failed: the member stops taking part (replica.c's fail), until restarted. */
-static void stop(struct sim_member *member, int why) {
-    (void)why; /* the journal's failure: FSYNC or IO, both final */
+void sim_member_stop(struct sim_member *member) {
     member->stopped = true;
     memset(member->waiters, 0, sizeof(member->waiters));
     member->batch_count = 0;
@@ -394,7 +454,8 @@ static void send_messages(struct sim_world *world, struct sim_member *member,
     stoa_free(bytes);
 }
 
-static int persist(struct sim_member *member, const struct stoa_paxos_ready *ready) {
+static int persist(struct sim_world *world, struct sim_member *member,
+                   const struct stoa_paxos_ready *ready) {
     int result = stoa_journal_write(member->journal, ready);
     if (result != STOA_OK) {
         return result;
@@ -407,7 +468,20 @@ static int persist(struct sim_member *member, const struct stoa_paxos_ready *rea
     if (!promise && ready->write_count == 0) {
         return STOA_OK; /* the commit index goes with the next flush, as replica.c does */
     }
-    return stoa_journal_flush(member->journal);
+    result = stoa_journal_flush(member->journal);
+    if (result == STOA_OK && member->slow_sync_ticks > 0) {
+        /* The sync takes its time: the process is blocked in it, and whatever this batch
+         * sends after it waits (sim_send holds it) until the sync returns. */
+        member->paused_until = sim_now(world) + member->slow_sync_ticks;
+        member->blocked_in_sync = true;
+        member->slow_sync_ticks = 0;
+        sim_fault_count(world, SIM_FAULT_SLOW_FSYNC);
+    }
+    return result;
+}
+
+int64_t sim_member_wall_ms(const struct sim_world *world, const struct sim_member *member) {
+    return SIM_EPOCH_MS + (int64_t)sim_now(world) * SIM_TICK_MS + member->wall_offset_ms;
 }
 
 /* The waiter of a write this member proposed at slot, at position. */
@@ -436,31 +510,30 @@ static void fail_other_value(struct sim_world *world, struct sim_member *member,
 
 static void apply_commands(struct sim_world *world, struct sim_member *member,
                            const struct stoa_paxos_entry *entry, uint64_t value_hash) {
-    uint64_t count = 0;
-    size_t used = 0;
-    const uint8_t *data = entry->value + 1;
-    size_t length = entry->length - 1;
-    int result = stoa_varint_get(data, length, &count, &used);
+    struct stoa_batch_reader reader;
+    int result = stoa_batch_open(&reader, entry->value, entry->length);
     struct stoa_command_argument arguments[8];
-    for (uint64_t i = 0; result == STOA_OK && i < count; i++) {
-        data += used;
-        length -= used;
-        uint64_t record_length = 0;
-        result = stoa_varint_get(data, length, &record_length, &used);
-        if (result != STOA_OK || record_length > length - used) {
-            result = STOA_ERR_MALFORMED;
-            break;
-        }
+    const uint8_t *record = NULL;
+    size_t record_length = 0;
+    uint32_t position = 0;
+    while (result == STOA_OK && stoa_batch_next(&reader, &record, &record_length, &position)) {
         struct stoa_command command;
-        result = stoa_command_decode(data + used, (size_t)record_length, &command, arguments, 8);
+        result = stoa_command_decode(record, record_length, &command, arguments, 8);
         if (result != STOA_OK) {
             break;
         }
         struct capture capture;
         capture_init(&capture);
-        (void)stoa_engine_apply_chosen(member->engine, entry->slot, (uint32_t)i, &command,
+        bool session_write = command.client_id != 0 && command.opcode == STOA_OP_INCRBY;
+        int64_t before = session_write ? sim_member_session_counter(world, member) : 0;
+        (void)stoa_engine_apply_chosen(member->engine, entry->slot, position, &command,
                                        &capture.reply);
-        struct sim_waiter *waiter = proposed_at(member, entry->slot, (uint32_t)i);
+        int64_t after = session_write ? sim_member_session_counter(world, member) : 0;
+        if (after != before) {
+            /* Applied, not answered from the session table (deltas are not zero). */
+            sim_session_applied(world, member, command.client_id, command.sequence, entry->slot);
+        }
+        struct sim_waiter *waiter = proposed_at(member, entry->slot, position);
         if (waiter != NULL && waiter->value_hash == value_hash) {
             struct sim_result reply = result_of(&capture);
             if (reply.status == SIM_STATUS_OK) {
@@ -469,7 +542,6 @@ static void apply_commands(struct sim_world *world, struct sim_member *member,
             answer(world, member, waiter->origin, waiter->request_id, &reply);
             waiter->state = SIM_WAITER_FREE;
         }
-        used += (size_t)record_length;
     }
     if (result != STOA_OK) {
         sim_violation(world, "member %u: the chosen entry at slot %llu does not decode", member->id,
@@ -482,7 +554,11 @@ static void apply_entry(struct sim_world *world, struct sim_member *member,
     uint8_t kind = entry->kind;
     uint64_t value_hash = sim_hash(entry->value, entry->length) ^ kind;
     fail_other_value(world, member, entry->slot, value_hash);
-    if (kind == STOA_PAXOS_KIND_NORMAL && entry->length > 0 && entry->value[0] == ENTRY_COMMANDS) {
+    if (kind == STOA_PAXOS_KIND_CONFIG) {
+        sim_config_applied(world, entry->slot, entry->value, entry->length);
+    }
+    if (kind == STOA_PAXOS_KIND_NORMAL && entry->length > 0 &&
+        entry->value[0] == STOA_BATCH_COMMANDS) {
         apply_commands(world, member, entry, value_hash);
     }
     stoa_engine_applied_set(member->engine, entry->slot);
@@ -541,15 +617,18 @@ void sim_member_process(struct sim_world *world, struct sim_member *member) {
         if (crash_here(world, member, SIM_CRASH_BEFORE_PERSIST)) {
             return;
         }
-        int result = persist(member, &ready);
+        int result = persist(world, member, &ready);
         if (result != STOA_OK) {
-            stop(member, result); /* no advance: the core takes no more input */
+            sim_member_stop(member); /* no advance: the core takes no more input */
             return;
         }
         if (crash_here(world, member, SIM_CRASH_AFTER_PERSIST)) {
             return;
         }
         send_messages(world, member, &ready, true);
+        for (uint32_t i = 0; i < ready.snapshot_count; i++) {
+            sim_member_snapshot_send(world, member, ready.snapshot_to[i]);
+        }
         for (uint32_t i = 0; i < ready.apply_count; i++) {
             apply_entry(world, member, &ready.applies[i]);
         }
@@ -574,11 +653,14 @@ void sim_member_tick(struct sim_world *world, struct sim_member *member) {
     if (stoa_journal_pending(member->journal)) {
         int result = stoa_journal_flush(member->journal);
         if (result != STOA_OK) {
-            stop(member, result);
+            sim_member_stop(member);
             return;
         }
     }
     sim_member_process(world, member);
+    if (running(member)) {
+        sim_member_compact(world, member);
+    }
 }
 
 /* ---- requests ---- */
@@ -606,6 +688,8 @@ static void forward(struct sim_world *world, struct sim_member *member, uint32_t
     bytes[9] = op->kind;
     bytes[10] = op->key;
     stoa_bytes_put_u64(bytes + 11, (uint64_t)op->argument);
+    stoa_bytes_put_u64(bytes + 19, op->client_id);
+    stoa_bytes_put_u64(bytes + 27, op->sequence);
     sim_send(world, member->id, leader, bytes, sizeof(bytes));
 }
 
@@ -618,19 +702,11 @@ static void batch_write(struct sim_world *world, struct sim_member *member, uint
     }
     struct command_space space;
     /* The leader stamps the time (DESIGN.md §3). */
-    struct stoa_command command = command_of(op, (int64_t)sim_now(world) * SIM_TICK_MS, &space);
-    size_t length = stoa_command_encoded_length(&command);
-    uint8_t header[STOA_VARINT_BYTES_MAX];
-    size_t header_length = stoa_varint_put(header, length);
-    if (stoa_buf_reserve(&member->batch, header_length + length) != STOA_OK) {
+    struct stoa_command command = command_of(op, sim_member_wall_ms(world, member), &space);
+    if (stoa_batch_command_append(&member->batch, &command) != STOA_OK) {
         answer_fail(world, member, origin, request_id);
         return;
     }
-    (void)stoa_buf_append(&member->batch, header, header_length);
-    size_t written = 0;
-    (void)stoa_command_encode(&command, member->batch.data + member->batch.length, length,
-                              &written);
-    member->batch.length += written;
     *waiter = (struct sim_waiter){.state = SIM_WAITER_BATCHED,
                                   .origin = origin,
                                   .request_id = request_id,
@@ -709,6 +785,13 @@ void sim_member_request(struct sim_world *world, struct sim_member *member, uint
 }
 
 void sim_member_resumed(struct sim_world *world, struct sim_member *member) {
+    bool blocked = member->blocked_in_sync && member->paused_until > sim_now(world);
+    uint32_t answers = blocked ? 0 : member->held_answer_count;
+    member->held_answer_count = blocked ? member->held_answer_count : 0;
+    for (uint32_t i = 0; i < answers && member->up; i++) {
+        sim_clients_reply(sim_world_clients(world), member->held_answers[i].request_id,
+                          &member->held_answers[i].result);
+    }
     uint32_t count = member->paused_request_count;
     member->paused_request_count = 0;
     for (uint32_t i = 0; i < count && running(member); i++) {
@@ -721,14 +804,14 @@ void sim_member_propose(struct sim_world *world, struct sim_member *member) {
     if (!running(member) || member->batch_count == 0) {
         return;
     }
-    uint8_t header[1 + STOA_VARINT_BYTES_MAX];
-    header[0] = ENTRY_COMMANDS;
-    size_t header_length = 1 + stoa_varint_put(header + 1, member->batch_count);
+    /* As replica_propose_batch: the proposer's id and a number it never reuses make every
+     * proposal's value unique (docs/simulation.md, "Findings"). */
+    struct stoa_batch_header header = {.proposer_id = member->id,
+                                       .proposal_number = member->proposal_number++,
+                                       .count = member->batch_count};
     stoa_buf_reset(&member->value);
-    int result = stoa_buf_append(&member->value, header, header_length);
-    if (result == STOA_OK) {
-        result = stoa_buf_append(&member->value, member->batch.data, member->batch.length);
-    }
+    int result =
+        stoa_batch_encode(&member->value, &header, member->batch.data, member->batch.length);
     uint64_t slot = 0;
     if (result == STOA_OK) {
         result = stoa_paxos_propose(member->paxos, STOA_PAXOS_KIND_NORMAL, member->value.data,
@@ -762,12 +845,14 @@ void sim_member_propose(struct sim_world *world, struct sim_member *member) {
 
 static void on_forward(struct sim_world *world, struct sim_member *member, uint32_t from,
                        const uint8_t *bytes, size_t length) {
-    if (length != FORWARD_BYTES || bytes[9] >= SIM_OP_KIND_COUNT ||
-        bytes[10] >= SIM_KEYS_PER_MODEL) {
+    if (length != FORWARD_BYTES || bytes[9] >= SIM_OP_KIND_COUNT || bytes[10] >= SIM_KEYS_MAX) {
         return;
     }
-    struct sim_op op = {
-        .kind = bytes[9], .key = bytes[10], .argument = (int64_t)stoa_bytes_get_u64(bytes + 11)};
+    struct sim_op op = {.kind = bytes[9],
+                        .key = bytes[10],
+                        .argument = (int64_t)stoa_bytes_get_u64(bytes + 11),
+                        .client_id = stoa_bytes_get_u64(bytes + 19),
+                        .sequence = stoa_bytes_get_u64(bytes + 27)};
     sim_member_request(world, member, from, stoa_bytes_get_u64(bytes + 1), &op);
 }
 
@@ -803,6 +888,8 @@ void sim_member_receive(struct sim_world *world, struct sim_member *member, uint
         on_forward(world, member, from, bytes, length);
     } else if (bytes[0] == CHANNEL_FORWARD_REPLY) {
         on_forward_reply(world, member, bytes, length);
+    } else if (bytes[0] == SIM_CHANNEL_SNAPSHOT) {
+        sim_member_on_snapshot(world, member, bytes, length);
     }
 }
 

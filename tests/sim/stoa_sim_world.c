@@ -19,11 +19,29 @@ struct held {
     uint64_t release; /* world tick */
     uint8_t *bytes;   /* owned */
     size_t length;
+    bool unsent; /* sent by a process blocked in a sync: gone if it crashes first */
 };
 
 struct acked {
     uint64_t slot;
     uint64_t value_hash;
+};
+
+/* A client's logical session write, and the (client id, sequence) copies it was sent as. */
+struct session_write {
+    uint64_t logical;
+    int64_t delta;
+    uint64_t client_id;
+    uint64_t sequences[SIM_SESSION_SEQUENCES_MAX];
+    uint32_t sequence_count;
+    uint64_t slot; /* where it was applied; 0: not (yet) */
+    bool acked;
+};
+
+struct change {
+    uint64_t slot;
+    uint8_t op; /* enum stoa_paxos_config_op */
+    uint32_t id;
 };
 
 struct sim_world {
@@ -35,7 +53,8 @@ struct sim_world {
     bool healed;
     struct sim_member members[SIM_MEMBERS_MAX];
     uint32_t ids[SIM_MEMBERS_MAX];
-    uint32_t count;
+    uint32_t count;        /* members, the spare included */
+    uint32_t voters_start; /* ids 1..voters_start are the voters at the start */
     struct sim_clients *clients;
     /* Fault rates drawn from the seed: per million messages (drop, duplicate) or per
      * million ticks (the others). */
@@ -49,18 +68,27 @@ struct sim_world {
     uint64_t *digests; /* [slot]: state digest first seen at applied index slot */
     struct acked *acked;
     size_t acked_count;
-    bool corrupted; /* one journal was damaged in this run: no more */
+    struct change *changes; /* chosen membership changes, in slot order */
+    size_t change_count;
+    struct session_write *session_writes;
+    size_t session_write_count;
+    bool session_writes_full; /* a long run wrote more: the session checks stand down */
+    bool corrupted;           /* one journal was damaged in this run: no more */
     bool failed;
     char what[512];
 };
 
 const char *sim_fault_name(enum sim_fault fault) {
     static const char *const names[SIM_FAULT_COUNT] = {
-        "drop",       "duplicate",  "partition", "one-way", "isolate", "clog",    "crash-lose",
-        "crash-torn", "fsync-fail", "corrupt",   "drift",   "pause",   "restart", "election",
+        "drop",          "duplicate",  "partition",  "one-way",    "isolate",
+        "clog",          "crash-lose", "crash-torn", "fsync-fail", "corrupt",
+        "drift",         "pause",      "restart",    "election",   "member-add",
+        "member-remove", "snapshot",   "install",    "slow-fsync", "clock-jump",
     };
     return fault < SIM_FAULT_COUNT ? names[fault] : "?";
 }
+
+static struct sim_member *ready_leader(struct sim_world *world);
 
 /* ---- what members and clients see ---- */
 
@@ -76,6 +104,15 @@ bool sim_plant_is(int plant) {
 bool sim_promise_check(const struct sim_world *world) {
     return !world->options->no_promise_check;
 }
+bool sim_log_wanted(const struct sim_world *world) {
+    return world->options->log;
+}
+uint64_t sim_seed(const struct sim_world *world) {
+    return world->options->seed;
+}
+bool sim_retry_new_sequence(const struct sim_world *world) {
+    return world->options->retry_new_sequence;
+}
 struct sim_clients *sim_world_clients(struct sim_world *world) {
     return world->clients;
 }
@@ -88,6 +125,9 @@ void sim_fault_count(struct sim_world *world, enum sim_fault fault) {
 }
 uint32_t sim_member_count(const struct sim_world *world) {
     return world->count;
+}
+uint32_t sim_voter_count_initial(const struct sim_world *world) {
+    return world->voters_start;
 }
 const uint32_t *sim_member_ids(const struct sim_world *world) {
     return world->ids;
@@ -131,6 +171,154 @@ void sim_applied(struct sim_world *world, struct sim_member *member, uint64_t sl
     }
 }
 
+void sim_config_applied(struct sim_world *world, uint64_t slot, const uint8_t *value,
+                        uint32_t length) {
+    enum stoa_paxos_config_op op;
+    uint32_t id = 0;
+    if (stoa_paxos_config_change_decode(value, length, &op, &id) != STOA_OK) {
+        sim_violation(world, "a chosen membership change at slot %llu does not decode",
+                      (unsigned long long)slot);
+        return;
+    }
+    /* Every member applies in slot order, so first applications come in slot order. */
+    if (world->change_count > 0 && world->changes[world->change_count - 1].slot >= slot) {
+        return; /* known already */
+    }
+    if (world->change_count < SIM_CHANGES_MAX) {
+        world->changes[world->change_count++] =
+            (struct change){.slot = slot, .op = (uint8_t)op, .id = id};
+    }
+}
+
+uint32_t sim_voters_at(const struct sim_world *world, uint64_t slot, uint32_t *ids) {
+    uint32_t count = world->voters_start;
+    for (uint32_t i = 0; i < count; i++) {
+        ids[i] = world->ids[i];
+    }
+    for (size_t c = 0; c < world->change_count && world->changes[c].slot <= slot; c++) {
+        const struct change *change = &world->changes[c];
+        uint32_t at = count;
+        for (uint32_t i = 0; i < count; i++) {
+            at = ids[i] == change->id ? i : at;
+        }
+        if (change->op == STOA_PAXOS_CONFIG_REMOVE && at < count) {
+            ids[at] = ids[--count];
+        } else if (change->op == STOA_PAXOS_CONFIG_ADD && at == count &&
+                   count < STOA_PAXOS_MEMBERS_MAX) {
+            ids[count++] = change->id;
+        }
+    }
+    return count;
+}
+
+void sim_installed(struct sim_world *world, struct sim_member *member, uint64_t index) {
+    if (index > SIM_SLOTS_MAX) {
+        return;
+    }
+    uint64_t digest = sim_member_digest(member);
+    digest = digest == 0 ? 1 : digest;
+    if (world->digests[index] == 0) {
+        world->digests[index] = digest;
+    } else if (world->digests[index] != digest) {
+        sim_violation(world, "digest: member %u's state from a snapshot differs at index %llu",
+                      member->id, (unsigned long long)index);
+    }
+}
+
+static struct session_write *session_write_of(struct sim_world *world, uint64_t logical) {
+    for (size_t i = world->session_write_count; i > 0; i--) {
+        if (world->session_writes[i - 1].logical == logical) {
+            return &world->session_writes[i - 1];
+        }
+    }
+    return NULL;
+}
+
+void sim_session_sent(struct sim_world *world, uint64_t client_id, uint64_t sequence,
+                      uint64_t logical, int64_t delta) {
+    struct session_write *write = session_write_of(world, logical);
+    if (write == NULL && world->session_write_count < SIM_SESSION_WRITES_MAX) {
+        write = &world->session_writes[world->session_write_count++];
+        *write = (struct session_write){.logical = logical, .delta = delta, .client_id = client_id};
+    } else if (write == NULL) {
+        world->session_writes_full = true;
+    }
+    if (write == NULL || write->sequence_count == SIM_SESSION_SEQUENCES_MAX) {
+        return;
+    }
+    for (uint32_t i = 0; i < write->sequence_count; i++) {
+        if (write->sequences[i] == sequence) {
+            return;
+        }
+    }
+    write->sequences[write->sequence_count++] = sequence;
+}
+
+void sim_session_applied(struct sim_world *world, struct sim_member *member, uint64_t client_id,
+                         uint64_t sequence, uint64_t slot) {
+    struct session_write *write = NULL;
+    for (size_t i = world->session_write_count; i > 0 && write == NULL; i--) {
+        struct session_write *w = &world->session_writes[i - 1];
+        for (uint32_t s = 0; s < w->sequence_count && w->client_id == client_id; s++) {
+            write = w->sequences[s] == sequence ? w : write;
+        }
+    }
+    if (write == NULL && !world->session_writes_full) {
+        sim_violation(world,
+                      "applied once: member %u applied a session write (client %llu, "
+                      "sequence %llu) no client sent",
+                      member->id, (unsigned long long)client_id, (unsigned long long)sequence);
+    }
+    if (write == NULL) {
+        return;
+    }
+    if (write->slot == 0) {
+        write->slot = slot;
+        world->stats->session_writes++;
+    } else if (write->slot != slot) {
+        /* Every member applies the same slots: a second slot means a second application. */
+        sim_violation(world,
+                      "applied once: session write %llu of client %llu was applied at slot %llu "
+                      "and again at slot %llu (member %u)",
+                      (unsigned long long)write->logical, (unsigned long long)client_id,
+                      (unsigned long long)write->slot, (unsigned long long)slot, member->id);
+    }
+}
+
+void sim_session_acknowledged(struct sim_world *world, uint64_t logical) {
+    struct session_write *write = session_write_of(world, logical);
+    if (write != NULL) {
+        write->acked = true;
+    }
+}
+
+/* At the end, on a converged leader: the session counters add up to the writes applied
+ * (each once), which include every acknowledged one — "the acknowledged plus a subset of the
+ * unacknowledged". */
+static void check_sessions(struct sim_world *world, struct sim_member *leader) {
+    if (world->session_writes_full) {
+        return;
+    }
+    int64_t sum = 0;
+    for (size_t i = 0; i < world->session_write_count && !world->failed; i++) {
+        const struct session_write *write = &world->session_writes[i];
+        if (write->acked && write->slot == 0) {
+            sim_violation(world,
+                          "applied once: the acknowledged session write %llu was never "
+                          "applied",
+                          (unsigned long long)write->logical);
+        }
+        sum += write->slot != 0 ? write->delta : 0;
+    }
+    int64_t value = sim_member_session_counter(world, leader);
+    if (!world->failed && value != sum) {
+        sim_violation(world,
+                      "applied once: the session counters add up to %lld, the writes applied to "
+                      "%lld",
+                      (long long)value, (long long)sum);
+    }
+}
+
 void sim_acknowledged_write(struct sim_world *world, uint64_t slot, uint64_t value_hash) {
     if (world->acked_count < SIM_ACKED_MAX) {
         world->acked[world->acked_count++] = (struct acked){slot, value_hash};
@@ -144,7 +332,7 @@ static bool chance(struct sim_world *world, uint32_t per_million) {
 }
 
 static void hold(struct sim_world *world, uint32_t from, uint32_t to, uint64_t release,
-                 const uint8_t *bytes, size_t length) {
+                 const uint8_t *bytes, size_t length, bool unsent) {
     if (world->held_count >= SIM_HELD_MAX) {
         return; /* buffers full: dropped */
     }
@@ -153,8 +341,12 @@ static void hold(struct sim_world *world, uint32_t from, uint32_t to, uint64_t r
         return;
     }
     memcpy(copy, bytes, length);
-    world->held[world->held_count++] =
-        (struct held){.from = from, .to = to, .release = release, .bytes = copy, .length = length};
+    world->held[world->held_count++] = (struct held){.from = from,
+                                                     .to = to,
+                                                     .release = release,
+                                                     .bytes = copy,
+                                                     .length = length,
+                                                     .unsent = unsent};
 }
 
 void sim_send(struct sim_world *world, uint32_t from, uint32_t to, const uint8_t *bytes,
@@ -163,6 +355,12 @@ void sim_send(struct sim_world *world, uint32_t from, uint32_t to, const uint8_t
         return;
     }
     world->stats->messages++;
+    struct sim_member *sender = sim_member_of(world, from);
+    if (sender != NULL && sender->blocked_in_sync && sender->paused_until > world->now) {
+        /* Its process is still in the sync: the message leaves when the sync returns. */
+        hold(world, from, to, sender->paused_until, bytes, length, true);
+        return;
+    }
     if (chance(world, world->drop_ppm)) {
         sim_fault_count(world, SIM_FAULT_DROP);
         return;
@@ -174,10 +372,11 @@ void sim_send(struct sim_world *world, uint32_t from, uint32_t to, const uint8_t
     }
 }
 
-static void drop_held_to(struct sim_world *world, uint32_t to) {
+/* Drops what was held for member id, and what it had not really sent yet. */
+static void drop_held_to(struct sim_world *world, uint32_t id) {
     size_t kept = 0;
     for (size_t i = 0; i < world->held_count; i++) {
-        if (world->held[i].to == to) {
+        if (world->held[i].to == id || (world->held[i].from == id && world->held[i].unsent)) {
             stoa_free(world->held[i].bytes);
         } else {
             world->held[kept++] = world->held[i];
@@ -216,7 +415,7 @@ static void deliver(struct sim_world *world) {
         }
         if (member->paused_until > world->now || clog > world->now) {
             uint64_t release = member->paused_until > clog ? member->paused_until : clog;
-            hold(world, from, to, release, bytes, length);
+            hold(world, from, to, release, bytes, length, false);
         } else if (member->up) {
             sim_member_receive(world, member, from, bytes, length);
         }
@@ -257,6 +456,7 @@ static void tick_member(struct sim_world *world, struct sim_member *member) {
     }
     if (member->paused_until != 0) {
         member->paused_until = 0;
+        member->blocked_in_sync = false;
         ticks = world->options->pause_fires_once ? 1 : member->missed_ticks + ticks;
         member->missed_ticks = 0;
     }
@@ -396,6 +596,84 @@ static void fault_links(struct sim_world *world, enum sim_fault fault) {
     }
 }
 
+/* ---- membership ---- */
+
+static bool is_voter(const struct sim_member *leader, uint32_t id) {
+    uint32_t ids[STOA_PAXOS_MEMBERS_MAX];
+    uint32_t count = stoa_paxos_members(leader->paxos, ids, STOA_PAXOS_MEMBERS_MAX);
+    for (uint32_t i = 0; i < count; i++) {
+        if (ids[i] == id) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool member_dead(const struct sim_member *member) {
+    return !member->up || member->stopped || member->lost;
+}
+
+/* Picks, among the members that are (voter == true) or are not voters of leader, one that
+ * is dead if dead_first and there is one, else any (lost members never, when adding).
+ * Returns 0 when there is none. */
+static uint32_t pick_for_change(struct sim_world *world, const struct sim_member *leader,
+                                bool voter) {
+    uint32_t choices[SIM_MEMBERS_MAX];
+    uint32_t count = 0;
+    uint32_t dead[SIM_MEMBERS_MAX];
+    uint32_t dead_count = 0;
+    for (uint32_t i = 0; i < world->count; i++) {
+        const struct sim_member *m = &world->members[i];
+        if (is_voter(leader, m->id) != voter || (!voter && m->lost)) {
+            continue;
+        }
+        choices[count++] = m->id;
+        if (member_dead(m)) {
+            dead[dead_count++] = m->id;
+        }
+    }
+    if (dead_count > 0 && voter) {
+        return dead[stoa_prng_below(&world->prng, dead_count)]; /* replace a dead member */
+    }
+    return count == 0 ? 0 : choices[stoa_prng_below(&world->prng, count)];
+}
+
+/* An operator changes the group through its leader: one voter added or removed, through the
+ * log (a CONFIG entry, as server_group.c's GROUP ADD / REMOVE do). The voters alternate
+ * between the starting count and one more, so a quorum survives the faults a run draws (one
+ * lost journal at most): with the starting count, the spare or a removed member is added;
+ * with one more, a voter is removed — a dead one if there is one (a replacement), else any,
+ * the leader included. The core refuses a change while another is in flight; a refused
+ * change is not counted. */
+static void change_membership(struct sim_world *world) {
+    struct sim_member *leader = ready_leader(world);
+    if (leader == NULL || leader->paused_until > world->now) {
+        return;
+    }
+    uint32_t ids[STOA_PAXOS_MEMBERS_MAX];
+    uint32_t voters = stoa_paxos_members(leader->paxos, ids, STOA_PAXOS_MEMBERS_MAX);
+    bool add = voters <= world->voters_start;
+    uint32_t id = pick_for_change(world, leader, !add);
+    if (id == 0) {
+        return;
+    }
+    uint8_t change[STOA_PAXOS_CONFIG_CHANGE_BYTES];
+    stoa_paxos_config_change_encode(add ? STOA_PAXOS_CONFIG_ADD : STOA_PAXOS_CONFIG_REMOVE, id,
+                                    change);
+    uint64_t slot = 0;
+    if (stoa_paxos_propose(leader->paxos, STOA_PAXOS_KIND_CONFIG, change, sizeof(change), &slot,
+                           NULL) != STOA_OK) {
+        return;
+    }
+    sim_fault_count(world, add ? SIM_FAULT_MEMBER_ADD : SIM_FAULT_MEMBER_REMOVE);
+    if (world->options->verbose) {
+        fprintf(stderr, "tick %llu: leader %u (%u voters) proposes %s %u at slot %llu\n",
+                (unsigned long long)world->now, leader->id, voters, add ? "adding" : "removing", id,
+                (unsigned long long)slot);
+    }
+    sim_member_process(world, leader);
+}
+
 static void fault_member(struct sim_world *world, enum sim_fault fault) {
     struct sim_member *member = pick(world);
     if (fault == SIM_FAULT_CRASH_LOSE) {
@@ -414,6 +692,22 @@ static void fault_member(struct sim_world *world, enum sim_fault fault) {
             sim_fault_count(world, fault);
             member->paused_until = world->now + 5 + stoa_prng_below(&world->prng, 40);
         }
+    } else if (fault == SIM_FAULT_MEMBER_ADD) {
+        change_membership(world);
+    } else if (fault == SIM_FAULT_SLOW_FSYNC) {
+        /* Counted when the sync happens (stoa_sim_member.c, persist). */
+        member->slow_sync_ticks =
+            SIM_SLOW_SYNC_TICKS_MIN +
+            (uint32_t)stoa_prng_below(&world->prng,
+                                      SIM_SLOW_SYNC_TICKS_MAX - SIM_SLOW_SYNC_TICKS_MIN + 1);
+    } else if (fault == SIM_FAULT_CLOCK_JUMP) {
+        sim_fault_count(world, fault);
+        int64_t jump = 1 + (int64_t)stoa_prng_below(&world->prng, SIM_CLOCK_JUMP_MS_MAX);
+        member->wall_offset_ms += stoa_prng_below(&world->prng, 2) == 0 ? jump : -jump;
+    } else if (fault == SIM_FAULT_SNAPSHOT) {
+        if (member->paused_until <= world->now && sim_member_snapshot_take(world, member)) {
+            sim_fault_count(world, fault);
+        }
     } else if (fault == SIM_FAULT_ELECTION) {
         if (member->up && !member->stopped && member->paused_until == 0) {
             sim_fault_count(world, fault);
@@ -428,9 +722,11 @@ static void fault_member(struct sim_world *world, enum sim_fault fault) {
 static void inject_faults(struct sim_world *world) {
     static const enum sim_fault link_faults[] = {SIM_FAULT_PARTITION, SIM_FAULT_ONE_WAY,
                                                  SIM_FAULT_ISOLATE, SIM_FAULT_CLOG};
-    static const enum sim_fault member_faults[] = {SIM_FAULT_CRASH_LOSE, SIM_FAULT_FSYNC,
-                                                   SIM_FAULT_DRIFT,      SIM_FAULT_PAUSE,
-                                                   SIM_FAULT_RESTART,    SIM_FAULT_ELECTION};
+    static const enum sim_fault member_faults[] = {
+        SIM_FAULT_CRASH_LOSE, SIM_FAULT_FSYNC,      SIM_FAULT_DRIFT,      SIM_FAULT_PAUSE,
+        SIM_FAULT_RESTART,    SIM_FAULT_ELECTION,   SIM_FAULT_MEMBER_ADD, SIM_FAULT_SNAPSHOT,
+        SIM_FAULT_SLOW_FSYNC, SIM_FAULT_CLOCK_JUMP,
+    };
     for (size_t i = 0; i < sizeof(link_faults) / sizeof(link_faults[0]); i++) {
         if (chance(world, world->rate_ppm[link_faults[i]])) {
             fault_links(world, link_faults[i]);
@@ -473,6 +769,10 @@ static void draw_rates(struct sim_world *world) {
         {SIM_GROUP_CLOCK, SIM_FAULT_DRIFT, 10000},
         {SIM_GROUP_PAUSE, SIM_FAULT_PAUSE, 10000},
         {SIM_GROUP_ELECTION, SIM_FAULT_ELECTION, 20000},
+        {SIM_GROUP_MEMBER, SIM_FAULT_MEMBER_ADD, 10000}, /* add or remove: one rate */
+        {SIM_GROUP_SNAPSHOT, SIM_FAULT_SNAPSHOT, 40000},
+        {SIM_GROUP_DISK, SIM_FAULT_SLOW_FSYNC, 3000},
+        {SIM_GROUP_CLOCK, SIM_FAULT_CLOCK_JUMP, 5000},
     };
     for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {
         if ((groups & rates[i].group) != 0) {
@@ -528,6 +828,8 @@ static void heal(struct sim_world *world) {
     for (uint32_t i = 0; i < world->count; i++) {
         struct sim_member *member = &world->members[i];
         member->drift_ppm = 0;
+        member->wall_offset_ms = 0; /* the clock is set right: one more jump */
+        member->slow_sync_ticks = 0;
         stoa_sim_env_fail_fsync_nth(member->disk, 0);
         member->crash_at = SIM_CRASH_NONE;
         if (member->paused_until > world->now) {
@@ -547,7 +849,9 @@ static bool converged(struct sim_world *world, const struct sim_member *leader) 
     }
     for (uint32_t i = 0; i < world->count; i++) {
         const struct sim_member *member = &world->members[i];
-        if (!member->lost && member->applied != status.commit_index) {
+        /* A member removed from the group gets no more entries: only voters must catch up. */
+        if (!member->lost && is_voter(leader, member->id) &&
+            member->applied != status.commit_index) {
             return false;
         }
     }
@@ -572,6 +876,7 @@ static void liveness(struct sim_world *world) {
             struct stoa_paxos_status status;
             stoa_paxos_status(leader->paxos, &status);
             world->stats->slots += status.commit_index;
+            check_sessions(world, leader);
             return;
         }
     }
@@ -617,16 +922,20 @@ static int world_create(struct sim_world *world, const struct sim_options *optio
     world->options = options;
     world->stats = stats;
     stoa_prng_init(&world->prng, options->seed);
-    world->count = options->nodes;
+    world->voters_start = options->nodes;
+    /* With membership changes, a spare member starts outside the voters. */
+    world->count = options->nodes + ((options->fault_groups & SIM_GROUP_MEMBER) != 0 ? 1 : 0);
     for (uint32_t i = 0; i < world->count; i++) {
         world->ids[i] = i + 1;
     }
     world->chosen = stoa_calloc(SIM_SLOTS_MAX + 1, sizeof(uint64_t));
     world->digests = stoa_calloc(SIM_SLOTS_MAX + 1, sizeof(uint64_t));
     world->acked = stoa_calloc(SIM_ACKED_MAX, sizeof(struct acked));
+    world->changes = stoa_calloc(SIM_CHANGES_MAX, sizeof(struct change));
+    world->session_writes = stoa_calloc(SIM_SESSION_WRITES_MAX, sizeof(struct session_write));
     world->held = stoa_calloc(SIM_HELD_MAX, sizeof(struct held));
     if (world->chosen == NULL || world->digests == NULL || world->acked == NULL ||
-        world->held == NULL) {
+        world->held == NULL || world->changes == NULL || world->session_writes == NULL) {
         return STOA_ERR_NOMEM;
     }
     int result = stoa_sim_net_create(stoa_prng_next_u64(&world->prng), &world->net);
@@ -655,6 +964,8 @@ static void world_free(struct sim_world *world) {
     stoa_sim_net_destroy(world->net);
     stoa_free(world->held);
     stoa_free(world->acked);
+    stoa_free(world->changes);
+    stoa_free(world->session_writes);
     stoa_free(world->digests);
     stoa_free(world->chosen);
 }
