@@ -61,6 +61,17 @@ void paxos_on_prepare(struct stoa_paxos *paxos, const struct stoa_paxos_message 
         return;
     }
     if (candidate_behind(paxos, message->slot)) {
+        int peer = paxos_peer_index(paxos, (uint32_t)message->from);
+        if (message->slot <= paxos->snapshot_index && peer >= 0 && !paxos->peers[0].voter) {
+            /* What the candidate asks for is compacted here, and this node is no voter (it
+             * never campaigns, so no leader will ever send the candidate what it lacks):
+             * send it this snapshot, so it learns what was chosen up to it. Without it a
+             * group can be left with no leader: a member that removed itself compacted past
+             * its removal, which the others hold but do not know chosen, and they count it
+             * as a voter whose promise they need (stoa-sim, seed 4546). A voter ahead of the
+             * candidate campaigns itself instead. */
+            paxos_snapshot_request(paxos, peer);
+        }
         nack(paxos, message, STOA_PAXOS_NACK_BEHIND, "candidate behind");
         return;
     }

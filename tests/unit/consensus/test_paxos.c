@@ -868,6 +868,43 @@ static void test_candidate_behind_gives_up(void **state) {
     assert_non_null(bytes);
     assert_int_equal(out.flags, STOA_PAXOS_NACK_BEHIND);
     assert_int_equal(out.commit_index, 2);
+    assert_int_equal(node->snapshot_requests, 0); /* a voter campaigns itself instead */
+    stoa_free(bytes);
+    h_free(&cluster);
+}
+
+/* A node that is no voter (here not among the members; in life a member that removed
+ * itself) and compacted what a candidate asks for also sends the candidate its snapshot: it
+ * never campaigns, so no leader would send the candidate what it lacks, and the group could
+ * stay without a leader (stoa-sim, seed 4546). */
+static void test_non_voter_ahead_sends_snapshot(void **state) {
+    (void)state;
+    static const uint32_t four[] = {1, 2, 3, 4};
+    h_init(&cluster, 4, 7, false, four);
+    cluster.config.member_count = 3; /* the group is 1, 2, 3: node 4 is no voter */
+    assert_int_equal(h_node_start(&cluster, 4), STOA_OK);
+    struct h_node *node = h_node(&cluster, 4);
+    struct stoa_paxos_entry sent[2] = {entry(1, ballot(1, 2), "a", false),
+                                       entry(2, ballot(1, 2), "b", false)};
+    struct stoa_paxos_message accept = message(STOA_PAXOS_MSG_ACCEPT, 2, 4, ballot(1, 2));
+    accept.slot = 1;
+    accept.entry_count = 2;
+    accept.entries = sent;
+    accept.commit_index = 2;
+    feed(4, &accept);
+    h_snapshot_take(&cluster, 4);
+    tick_node(4, cluster.config.election_ticks_max + 1);
+    h_sent_clear(node);
+    assert_int_equal(node->snapshot_requests, 0);
+    struct stoa_paxos_message prepare = message(STOA_PAXOS_MSG_PREPARE, 3, 4, ballot(5, 3));
+    prepare.slot = 1;
+    feed(4, &prepare);
+    struct stoa_paxos_message out;
+    struct stoa_paxos_entry entries[4];
+    uint8_t *bytes = h_take(node, STOA_PAXOS_MSG_NACK, 3, &out, entries);
+    assert_non_null(bytes);
+    assert_int_equal(out.flags, STOA_PAXOS_NACK_BEHIND);
+    assert_int_equal(node->snapshot_requests, 1);
     stoa_free(bytes);
     h_free(&cluster);
 }
@@ -985,6 +1022,7 @@ int main(void) {
         cmocka_unit_test(test_transfer),
         cmocka_unit_test(test_highest_id_takes_over_after_return),
         cmocka_unit_test(test_candidate_behind_gives_up),
+        cmocka_unit_test(test_non_voter_ahead_sends_snapshot),
         cmocka_unit_test(test_create_refuses_bad_input),
         cmocka_unit_test(test_step_drops_bad_messages),
         cmocka_unit_test(test_five_minority_partition),
