@@ -34,9 +34,13 @@ void stoa_cli_alias(const struct stoa_cli_word *words, size_t count, struct stoa
         out[0] = text("SET");
     } else if (is(name, "status")) {
         out[0] = text("INFO");
-    } else if (count == 1 && is(name, "log")) {
-        out[0] = text("INFO");
-        out[1] = text("persistence");
-        *out_count = 2;
+    } else if (is(name, "log")) {
+        /* Nomos's log dump: the group's log on this member, with any FROM and COUNT. */
+        out[0] = text("GROUP");
+        out[1] = text("LOG");
+        for (size_t i = 1; i < count; i++) {
+            out[i + 1] = words[i];
+        }
+        *out_count = count + 1;
     }
 }

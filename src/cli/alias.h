@@ -2,7 +2,8 @@
  * alias: what a typed command means to stoa cli before it goes to the server.
  *
  * Nomos's REPL words work where they make sense: put k v is SET k v, status is INFO, log is
- * INFO persistence (what the node has written and synced), kv walks the keyspace with SCAN
+ * GROUP LOG (the group's log on this member; log FROM 5 COUNT 3 passes the options on, and a
+ * single node answers that it is not a group member), kv walks the keyspace with SCAN
  * and prints key=value for strings; get and ping are already the Redis commands of the same
  * name. help lists commands, quit and exit leave. Words are matched without regard to case;
  * everything else is sent as typed.

@@ -29,7 +29,7 @@ static const struct help_entry CLI_WORDS[] = {
     {"put KEY VALUE", "SET KEY VALUE (Nomos's word)"},
     {"get KEY", "GET KEY"},
     {"status", "INFO: what the node is doing"},
-    {"log", "INFO persistence: what the node has written and synced"},
+    {"log", "GROUP LOG [FROM slot] [COUNT n]: the replica group's log on this member"},
     {"kv", "every string key as key=value (SCAN, then MGET)"},
     {"ping", "PING"},
     {"help [COMMAND]", "this list, or one command's summary"},

@@ -266,6 +266,13 @@ int stoa_paxos_snapshot_installed(struct stoa_paxos *paxos, uint64_t index, cons
 
 void stoa_paxos_status(const struct stoa_paxos *paxos, struct stoa_paxos_status *status);
 
+/* The entry the log holds at slot (for inspection: GROUP LOG). Returns true with *entry, whose
+ * value borrows the core's copy until the core next changes (any input, ready, advance,
+ * compact or snapshot install), or false (entry untouched) when slot is compacted (at or below
+ * the snapshot index), beyond the last slot, or a hole. Changes nothing. */
+bool stoa_paxos_entry_get(const struct stoa_paxos *paxos, uint64_t slot,
+                          struct stoa_paxos_entry *entry);
+
 /* The voters this node uses now. Returns the count; copies up to capacity ids. */
 uint32_t stoa_paxos_members(const struct stoa_paxos *paxos, uint32_t *ids, uint32_t capacity);
 

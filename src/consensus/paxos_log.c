@@ -113,3 +113,16 @@ struct stoa_paxos_entry paxos_slot_entry(const struct stoa_paxos *paxos, uint64_
         .value = entry->value,
     };
 }
+
+bool stoa_paxos_entry_get(const struct stoa_paxos *paxos, uint64_t slot,
+                          struct stoa_paxos_entry *entry) {
+    STOA_ASSERT(paxos != NULL && entry != NULL);
+    if (slot <= paxos->snapshot_index || slot > paxos->last_slot) {
+        return false;
+    }
+    if (!paxos->slots[slot % paxos->capacity].present) {
+        return false;
+    }
+    *entry = paxos_slot_entry(paxos, slot);
+    return true;
+}

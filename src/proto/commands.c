@@ -137,13 +137,15 @@ static const struct entry table[STOA_COMMANDS_COUNT] = {
         "Get a substring of the string stored at a key"),
     TOP(GETSET, "getset", 3, WRT | OOM | FST, 1, 1, 1, DATA, commands_getset,
         "Set the string value of a key and return its old value"),
-    /* Replica groups (docs/replication.md): Nomos's status and prepare. */
+    /* Replica groups (docs/replication.md): Nomos's status, log and prepare. */
     TOP(GROUP, "group", -2, CTR, 0, 0, 0, RESP, commands_server,
         "A container for replica group commands"),
     SUB(GROUP, GROUP_ADD, "group|add", 4, ADM | NSC | LDG | STL, 0, 0, 0, RESP, commands_server,
         "Add a voting member (id, peer host:port) through the log"),
     SUB(GROUP, GROUP_HELP, "group|help", 2, LDG | STL, 0, 0, 0, RESP, commands_server,
         "Show helpful text about the different subcommands"),
+    SUB(GROUP, GROUP_LOG, "group|log", -2, LDG | STL, 0, 0, 0, RESP, commands_server,
+        "The log entries this member holds: slot, ballot, kind, chosen, value (FROM, COUNT)"),
     SUB(GROUP, GROUP_PREPARE, "group|prepare", 2, ADM | NSC | LDG | STL, 0, 0, 0, RESP,
         commands_server, "Start an election now, to make this node the leader"),
     SUB(GROUP, GROUP_REMOVE, "group|remove", 3, ADM | NSC | LDG | STL, 0, 0, 0, RESP,

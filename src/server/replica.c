@@ -527,6 +527,11 @@ void stoa_replica_status(const struct stoa_replica *replica, struct stoa_paxos_s
     stoa_paxos_status(replica->paxos, status);
 }
 
+bool stoa_replica_log_entry(const struct stoa_replica *replica, uint64_t slot,
+                            struct stoa_paxos_entry *entry) {
+    return stoa_paxos_entry_get(replica->paxos, slot, entry);
+}
+
 void stoa_replica_campaign(struct stoa_replica *replica) {
     if (replica->failure == STOA_OK) {
         stoa_paxos_campaign(replica->paxos);

@@ -163,6 +163,28 @@ void stoa_replica_status(const struct stoa_replica *replica, struct stoa_paxos_s
 /* Starts an election now (Nomos's "prepare"). */
 void stoa_replica_campaign(struct stoa_replica *replica);
 
+/* ---- log inspection (GROUP LOG, docs/replication.md) ---- */
+
+/* The entry this member's core holds at slot (stoa_paxos_entry_get): true with *entry, whose
+ * value borrows the core's memory until the replica next runs (any loop callback), or false
+ * (entry untouched) for a compacted slot, one beyond the last slot, or a hole. Changes
+ * nothing. */
+bool stoa_replica_log_entry(const struct stoa_replica *replica, uint64_t slot,
+                            struct stoa_paxos_entry *entry);
+
+/* Writes a short readable description of entry's value (borrowed for the call) into text,
+ * cut to capacity bytes and always terminated (capacity >= 1); returns its length.
+ *
+ *   NORMAL, a batch of commands: "3 commands from proposer 2: SET k1, INCRBY c, DEL a (+2
+ *           keys)", naming at most STOA_GROUP_LOG_COMMANDS_NAMED_MAX commands (then ", ...")
+ *           with their first key cut to STOA_GROUP_LOG_KEY_BYTES_MAX bytes ("..." after a cut
+ *           one) and bytes outside printable ASCII (and the backslash) written as \xHH;
+ *   NORMAL, a member's address: "address of member 4: 127.0.0.1:7390";
+ *   NOOP: "no-op"; CONFIG: "add member 4" or "remove member 4";
+ *   anything that does not decode: "malformed ... (N bytes)". Bad bytes never crash it. */
+size_t stoa_replica_entry_describe(const struct stoa_paxos_entry *entry, char *text,
+                                   size_t capacity);
+
 /* Proposes adding (with its peer address) or removing a voter through the log. Returns 0
  * (proposed; it takes effect once chosen), STOA_ERR_NOT_LEADER, STOA_ERR_BUSY (a change is in
  * flight), STOA_ERR_INVALID or the transport's error. */

@@ -1,5 +1,6 @@
-/* The replica group's commands on the RESP door: GROUP STATUS, GROUP PREPARE, GROUP HELP,
- * READONLY and READWRITE (docs/replication.md). */
+/* The replica group's commands on the RESP door: GROUP STATUS, GROUP LOG, GROUP PREPARE,
+ * GROUP ADD, GROUP REMOVE, GROUP HELP, WRITEMODE, READONLY and READWRITE
+ * (docs/replication.md). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -84,6 +85,137 @@ static void group_status(struct connection *connection) {
     field_text(connection, "addresses", addresses);
 }
 
+static const char *kind_name(uint8_t kind) {
+    switch (kind) {
+    case STOA_PAXOS_KIND_NORMAL:
+        return "normal";
+    case STOA_PAXOS_KIND_NOOP:
+        return "noop";
+    case STOA_PAXOS_KIND_CONFIG:
+        return "config";
+    default:
+        return "unknown";
+    }
+}
+
+/* The slots GROUP LOG lists: [first, last], empty when first > last. */
+struct log_range {
+    uint64_t first;
+    uint64_t last;
+};
+
+/* GROUP LOG's options: FROM slot (0 or more) and COUNT n (1 .. STOA_GROUP_LOG_COUNT_MAX), each
+ * at most once, in any order. Returns false after writing the error reply. */
+static bool log_options(struct connection *connection, const struct stoa_commands_output *out,
+                        bool *from_given, uint64_t *from, uint64_t *count) {
+    struct stoa_reply *reply = reply_of(connection);
+    *from_given = false;
+    *count = STOA_GROUP_LOG_COUNT_DEFAULT;
+    bool count_given = false;
+    for (size_t i = 0; i < out->argument_count; i += 2) {
+        const struct stoa_command_argument *word = &out->arguments[i];
+        bool is_from = word->length == 4 && strncasecmp((const char *)word->data, "from", 4) == 0;
+        bool is_count = word->length == 5 && strncasecmp((const char *)word->data, "count", 5) == 0;
+        bool repeated = (is_from && *from_given) || (is_count && count_given);
+        if ((!is_from && !is_count) || repeated || i + 1 >= out->argument_count) {
+            reply->ops->error(reply, STOA_ERR_INVALID,
+                              "ERR syntax error: GROUP LOG [FROM slot] [COUNT n]");
+            return false;
+        }
+        const struct stoa_command_argument *number = &out->arguments[i + 1];
+        int64_t value = 0;
+        int parsed = stoa_commands_parse_int64(number->data, number->length, &value);
+        if (is_from && (parsed != STOA_OK || value < 0)) {
+            reply->ops->error(reply, STOA_ERR_INVALID,
+                              "ERR FROM must be a slot number (an integer, 0 or more)");
+            return false;
+        }
+        if (is_count && (parsed != STOA_OK || value < 1 || value > STOA_GROUP_LOG_COUNT_MAX)) {
+            char line[96];
+            snprintf(line, sizeof(line), "ERR COUNT must be an integer from 1 to %d",
+                     STOA_GROUP_LOG_COUNT_MAX);
+            reply->ops->error(reply, STOA_ERR_RANGE, line);
+            return false;
+        }
+        if (is_from) {
+            *from_given = true;
+            *from = (uint64_t)value;
+        } else {
+            count_given = true;
+            *count = (uint64_t)value;
+        }
+    }
+    return true;
+}
+
+/* Without FROM: the last count slots held. With FROM: up to count slots from the first slot
+ * held at or after it (a FROM at or below the snapshot index starts just above it). */
+static struct log_range log_range(const struct stoa_paxos_status *status, bool from_given,
+                                  uint64_t from, uint64_t count) {
+    uint64_t held_first = status->snapshot_index + 1;
+    struct log_range range = {.first = held_first, .last = status->last_slot};
+    if (!from_given) {
+        if (status->last_slot >= held_first + count) {
+            range.first = status->last_slot - count + 1;
+        }
+        return range;
+    }
+    range.first = from > held_first ? from : held_first;
+    if (range.first <= UINT64_MAX - (count - 1) && range.first + (count - 1) < range.last) {
+        range.last = range.first + (count - 1);
+    }
+    return range;
+}
+
+/* One entry as a flat array of name, value pairs. */
+static void log_entry(struct connection *connection, const struct stoa_paxos_entry *entry) {
+    struct stoa_reply *reply = reply_of(connection);
+    char ballot[64];
+    snprintf(ballot, sizeof(ballot), "%" PRIu64 ".%" PRIu32, entry->ballot.round,
+             entry->ballot.node_id);
+    char text[STOA_GROUP_LOG_TEXT_BYTES];
+    size_t length = stoa_replica_entry_describe(entry, text, sizeof(text));
+    reply->ops->array(reply, 2 * 5);
+    field_integer(connection, "slot", entry->slot);
+    field_text(connection, "ballot", ballot);
+    field_text(connection, "kind", kind_name(entry->kind));
+    field_integer(connection, "chosen", entry->chosen ? 1 : 0);
+    reply->ops->bulk(reply, (const uint8_t *)"value", 5);
+    reply->ops->bulk(reply, (const uint8_t *)text, length);
+}
+
+/* GROUP LOG [FROM slot] [COUNT n]: the entries this member's core holds (the ring above its
+ * snapshot; holes are skipped), after the indexes that explain which slots can be there. */
+static void group_log(struct connection *connection, struct stoa_replica *replica,
+                      const struct stoa_commands_output *out) {
+    bool from_given = false;
+    uint64_t from = 0;
+    uint64_t count = 0;
+    if (!log_options(connection, out, &from_given, &from, &count)) {
+        return;
+    }
+    struct stoa_paxos_status status;
+    stoa_replica_status(replica, &status);
+    struct log_range range = log_range(&status, from_given, from, count);
+    uint64_t held = 0;
+    struct stoa_paxos_entry entry;
+    for (uint64_t slot = range.first; slot <= range.last; slot++) {
+        held += stoa_replica_log_entry(replica, slot, &entry) ? 1 : 0;
+    }
+    struct stoa_reply *reply = reply_of(connection);
+    reply->ops->array(reply, 2 * 4);
+    field_integer(connection, "snapshot_index", status.snapshot_index);
+    field_integer(connection, "commit_index", status.commit_index);
+    field_integer(connection, "last_slot", status.last_slot);
+    reply->ops->bulk(reply, (const uint8_t *)"entries", 7);
+    reply->ops->array(reply, held);
+    for (uint64_t slot = range.first; slot <= range.last; slot++) {
+        if (stoa_replica_log_entry(replica, slot, &entry)) {
+            log_entry(connection, &entry);
+        }
+    }
+}
+
 static void group_help(struct connection *connection) {
     static const char *const lines[] = {
         "GROUP <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -91,6 +223,10 @@ static void group_help(struct connection *connection) {
         "    Role, ballot, leader, commit and applied index, and each member's progress.",
         "PREPARE",
         "    Start an election now (Nomos's prepare).",
+        "LOG [FROM <slot>] [COUNT <n>]",
+        "    The log entries this member holds (the last 20 by default, at most 1000): slot,",
+        "    ballot, kind, chosen and what the value is. Slots at or below the snapshot index",
+        "    are compacted away.",
         "ADD <id> <host:port>",
         "    Add a voting member through the log (send it to the leader).",
         "REMOVE <id>",
@@ -172,6 +308,11 @@ void stoa_server_group(struct connection *connection, const struct stoa_commands
                           "ERR this node is not a member of a replica group");
     } else if (id == STOA_COMMANDS_GROUP_ADD || id == STOA_COMMANDS_GROUP_REMOVE) {
         group_change(connection, replica, out);
+    } else if (id == STOA_COMMANDS_GROUP_LOG && replica == NULL) {
+        reply->ops->error(reply, STOA_ERR_UNSUPPORTED,
+                          "ERR this node is not a member of a replica group");
+    } else if (id == STOA_COMMANDS_GROUP_LOG) {
+        group_log(connection, replica, out);
     } else if (id == STOA_COMMANDS_GROUP_HELP) {
         group_help(connection);
     } else if (id == STOA_COMMANDS_WRITEMODE) {

@@ -536,6 +536,28 @@
 #define STOA_REPLICA_TICK_MS_MIN 1
 #define STOA_REPLICA_TICK_MS_MAX 1000
 
+/* ---- server: GROUP LOG, log inspection (src/server/server_group.c, replica_describe.c) ---- */
+
+/* Slots one GROUP LOG lists: 20 by default (a screenful), at most 1000, so one reply stays
+ * within about a megabyte of text and one call walks a bounded stretch of the ring. */
+#define STOA_GROUP_LOG_COUNT_DEFAULT 20
+#define STOA_GROUP_LOG_COUNT_MAX 1000
+/* Commands of a batch named in its description ("SET k1, INCRBY c, ..."): a few show what
+ * the batch is; the count says how many there are. */
+#define STOA_GROUP_LOG_COMMANDS_NAMED_MAX 4
+/* Bytes of a key quoted in a description (of a member's address: twice that); longer ones end
+ * in "...". */
+#define STOA_GROUP_LOG_KEY_BYTES_MAX 32
+/* Arguments decoded on the stack to describe a command; a command with more (a long MSET or
+ * DEL) is decoded into a heap array once. */
+#define STOA_GROUP_LOG_ARGUMENTS_INLINE 64
+/* Bytes of one entry's description: the header and the named commands with their keys, each
+ * key escaped (\xHH is 4 bytes per byte) at worst. Longer text is cut (never overrun). */
+#define STOA_GROUP_LOG_TEXT_BYTES 1024
+_Static_assert(80 + STOA_GROUP_LOG_COMMANDS_NAMED_MAX * (40 + 4 * STOA_GROUP_LOG_KEY_BYTES_MAX) <=
+                   STOA_GROUP_LOG_TEXT_BYTES,
+               "a GROUP LOG description of the named commands fits its text");
+
 /* ---- proto and server: the HTTP/JSON front door (docs/protocols/http.md) ---- */
 
 /* A request body (a GameObject's JSON, a raw value). 1 MiB by default: a Nomad game object

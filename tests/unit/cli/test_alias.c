@@ -1,5 +1,5 @@
 /* Shows that Nomos's REPL words become the commands they stand for (put is SET, status is
- * INFO, log is INFO persistence) or the cli's own actions (kv, help, quit, exit), without
+ * INFO, log is GROUP LOG with its options) or the cli's own actions (kv, help, quit, exit), without
  * regard to case, and that everything else is sent as typed. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -48,11 +48,12 @@ static void test_nomos_words(void **state) {
     expect("get k", "send:[get|k]");
     expect("status", "send:[INFO]");
     expect("status memory", "send:[INFO|memory]");
-    expect("log", "send:[INFO|persistence]");
+    expect("log", "send:[GROUP|LOG]");
+    expect("LOG from 5 count 3", "send:[GROUP|LOG|from|5|count|3]");
     expect("ping", "send:[ping]");
 }
 
-/* kv, help, quit and exit are the cli's own; with arguments kv and log are sent as typed. */
+/* kv, help, quit and exit are the cli's own; with arguments kv and quit are sent as typed. */
 static void test_cli_words(void **state) {
     (void)state;
     expect("kv", "kv:[kv]");
@@ -61,7 +62,6 @@ static void test_cli_words(void **state) {
     expect("quit", "quit:[quit]");
     expect("Exit", "quit:[Exit]");
     expect("kv x", "send:[kv|x]");
-    expect("log x", "send:[log|x]");
     expect("quit now", "send:[quit|now]");
 }
 
