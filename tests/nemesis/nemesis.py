@@ -32,6 +32,7 @@ SECRET = "nemesis-secret-0123456789abcdef"
 RESP_PORT = 7379
 PEER_PORT = 7382
 SKIP = 77
+MODELS = ("register", "counter", "deque")
 FAULT_KINDS = ("kill", "pause", "isolate", "halves", "one-way", "bridge", "loss", "clock")
 
 
@@ -213,11 +214,11 @@ class Histories:
 
     def __init__(self, root):
         self.files = {m: open(os.path.join(root, f"history.{m}.jsonl"), "w", encoding="utf-8")
-                      for m in ("register", "counter")}
+                      for m in MODELS}
         self.lock = threading.Lock()
-        self.ops = {"register": 0, "counter": 0}
+        self.ops = {m: 0 for m in MODELS}
         self.outcomes = {"ok": 0, "fail": 0, "info": 0}
-        self.keys = {"register": set(), "counter": set()}
+        self.keys = {m: set() for m in MODELS}
         self.ok_writes = 0  # acknowledged writes and increments: the liveness check
 
     def event(self, model, kind, process, f, key, value):
@@ -230,7 +231,7 @@ class Histories:
                 self.keys[model].add(key)
             else:
                 self.outcomes[kind] += 1
-                self.ok_writes += kind == "ok" and f in ("write", "incr")
+                self.ok_writes += kind == "ok" and f in ("write", "incr", "push-back")
 
     def nemesis(self, what):
         line = json.dumps({"type": "info", "process": "nemesis", "f": what, "value": None})
@@ -260,10 +261,11 @@ def attempt(client, command):
 
 
 def client_loop(network, histories, process, stop, seed, args, began):
-    """One client: registers (SET/GET) and counters (INCRBY/GET) through random members, one
-    operation at a time; after an indeterminate one it takes a new process number. The keys
-    change every --key-seconds (Jepsen's independent keys): an indeterminate operation stays
-    open forever, and a key's search grows with the open operations it has to place."""
+    """One client: registers (SET/GET), counters (INCRBY/GET) and deques (RPUSH/LPOP/LRANGE)
+    through random members, one operation at a time; after an indeterminate one it takes a
+    new process number. The keys change every --key-seconds (Jepsen's independent keys): an
+    indeterminate operation stays open forever, and a key's search grows with the open
+    operations it has to place."""
     rng = random.Random(seed)
     keys = args.keys
     clients = {}
@@ -277,8 +279,28 @@ def client_loop(network, histories, process, stop, seed, args, began):
             clients[i] = redis.Redis(host=network.address(i), port=RESP_PORT,
                                      socket_timeout=3, socket_connect_timeout=1)
         client = clients[i]
-        if rng.random() < 0.5:
-            generation = int((time.monotonic() - began) / args.key_seconds)
+        generation = int((time.monotonic() - began) / args.key_seconds)
+        pick = rng.random()
+        if pick < 0.3:
+            model, key = "deque", f"d{generation}.{rng.randrange(keys)}"
+            roll = rng.random()
+            if roll < 0.5:
+                written += 1
+                value = process * 1000000 + written
+                histories.event(model, "invoke", process, "push-back", key, value)
+                outcome, _ = attempt(client, ("RPUSH", key, value))
+                histories.event(model, outcome, process, "push-back", key, value)
+            elif roll < 0.85:
+                histories.event(model, "invoke", process, "pop-front", key, None)
+                outcome, reply = attempt(client, ("LPOP", key))
+                result = int(reply) if outcome == "ok" and reply is not None else None
+                histories.event(model, outcome, process, "pop-front", key, result)
+            else:
+                histories.event(model, "invoke", process, "read", key, None)
+                outcome, reply = attempt(client, ("LRANGE", key, 0, -1))
+                result = [int(v) for v in reply] if outcome == "ok" else None
+                histories.event(model, outcome, process, "read", key, result)
+        elif pick < 0.65:
             model, key = "register", f"r{generation}.{rng.randrange(keys)}"
             if rng.random() < 0.5:
                 written += 1
@@ -292,7 +314,6 @@ def client_loop(network, histories, process, stop, seed, args, began):
                 result = int(reply) if outcome == "ok" and reply is not None else None
                 histories.event(model, outcome, process, "read", key, result)
         else:
-            generation = int((time.monotonic() - began) / args.key_seconds)
             model, key = "counter", f"c{generation}.{rng.randrange(keys)}"
             if rng.random() < 0.6:
                 delta = rng.randrange(1, 6)
@@ -478,11 +499,15 @@ def final_reads(network, leader, histories):
     as a read the checker cannot explain."""
     client = redis.Redis(host=network.address(leader), port=RESP_PORT, socket_timeout=10)
     process = 9_000_000
-    for model in ("register", "counter"):
+    for model in MODELS:
         for key in sorted(histories.keys[model]):
             histories.event(model, "invoke", process, "read", key, None)
-            outcome, reply = attempt(client, ("GET", key))
-            result = int(reply) if outcome == "ok" and reply is not None else None
+            if model == "deque":
+                outcome, reply = attempt(client, ("LRANGE", key, 0, -1))
+                result = [int(v) for v in reply] if outcome == "ok" else None
+            else:
+                outcome, reply = attempt(client, ("GET", key))
+                result = int(reply) if outcome == "ok" and reply is not None else None
             histories.event(model, outcome, process, "read", key, result)
             if outcome != "ok":
                 raise RuntimeError(f"final read of {key} through leader {leader}: {outcome}")
@@ -605,7 +630,7 @@ def main():
         histories.close()
         state = wait_for(lambda: converged(network, sorted(members)), 120,
                          "every member at the same applied index and digest")
-        checks = [check(args, root, "register"), check(args, root, "counter")]
+        checks = [check(args, root, model) for model in MODELS]
         summary.update({
             "operations": dict(histories.ops), "outcomes": dict(histories.outcomes),
             "keys": {m: len(k) for m, k in histories.keys.items()},
