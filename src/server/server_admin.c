@@ -250,6 +250,14 @@ static void client_kill(struct connection *connection, const struct stoa_command
     }
 }
 
+void stoa_server_reply_lines(struct connection *connection, const char *const *lines,
+                             size_t count) {
+    reply_of(connection)->ops->array(reply_of(connection), count);
+    for (size_t i = 0; i < count; i++) {
+        status(connection, lines[i]);
+    }
+}
+
 static void client_help(struct connection *connection) {
     static const char *const help[] = {
         "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -265,10 +273,7 @@ static void client_help(struct connection *connection) {
         "    Return information about client connections.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection."};
-    reply_of(connection)->ops->array(reply_of(connection), sizeof(help) / sizeof(help[0]));
-    for (size_t i = 0; i < sizeof(help) / sizeof(help[0]); i++) {
-        status(connection, help[i]);
-    }
+    stoa_server_reply_lines(connection, help, sizeof(help) / sizeof(help[0]));
 }
 
 static void client_info(struct connection *connection) {
@@ -906,12 +911,7 @@ static void session_help(struct connection *connection) {
         "HELP",
         "    Print this help.",
     };
-    struct stoa_reply *reply = reply_of(connection);
-    size_t count = sizeof(lines) / sizeof(lines[0]);
-    reply->ops->array(reply, count);
-    for (size_t i = 0; i < count; i++) {
-        reply->ops->status(reply, lines[i]);
-    }
+    stoa_server_reply_lines(connection, lines, sizeof(lines) / sizeof(lines[0]));
 }
 
 void stoa_server_admin(struct connection *connection, const struct stoa_commands_output *out) {

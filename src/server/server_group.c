@@ -234,12 +234,7 @@ static void group_help(struct connection *connection) {
         "HELP",
         "    Print this help.",
     };
-    struct stoa_reply *reply = reply_of(connection);
-    size_t count = sizeof(lines) / sizeof(lines[0]);
-    reply->ops->array(reply, count);
-    for (size_t i = 0; i < count; i++) {
-        reply->ops->status(reply, lines[i]);
-    }
+    stoa_server_reply_lines(connection, lines, sizeof(lines) / sizeof(lines[0]));
 }
 
 /* GROUP ADD id host:port, GROUP REMOVE id: run by the leader (this member forwards them

@@ -140,6 +140,9 @@ void stoa_server_group(struct connection *connection, const struct stoa_commands
 
 /* Runs a server command (PING, INFO, CLIENT, ...). */
 void stoa_server_admin(struct connection *connection, const struct stoa_commands_output *out);
+/* Replies an array of status lines (the HELP subcommands). */
+void stoa_server_reply_lines(struct connection *connection, const char *const *lines,
+                             size_t count);
 
 /* ---- server_block.c: BLPOP, BRPOP, BLMOVE ---- */
 
