@@ -198,6 +198,9 @@ int replica_remotes_init(struct stoa_replica *replica) {
         struct remote *remote = &replica->remotes[i];
         remote->replica = replica;
         stoa_buf_init(&remote->recorded, STOA_COMMAND_BYTES_MAX);
+        /* Kept across uses (replica_on_forward): a forwarded read waiting for its read
+         * index keeps its arguments here. */
+        stoa_buf_init(&remote->waiter.request, STOA_COMMAND_BYTES_MAX);
         remote->next_free = replica->free_remotes;
         replica->free_remotes = remote;
     }

@@ -240,6 +240,28 @@ def test_member_joins_and_is_removed():
             group.stop_all()
 
 
+def test_forwarded_safe_reads_without_a_lease():
+    """Safe reads forwarded by a follower are answered after a read-index round when the
+    leader holds no lease (a drift bound one tick short of the election timeout leaves the
+    lease valid for one tick per heartbeat): the leader keeps each read until its index is
+    applied (it answered "OOM cannot keep the read" when the forwarded request had no buffer
+    to keep it in)."""
+    with TempDir() as root:
+        group = Group(root, 3, extra=["--cluster.driftTicks=29"])
+        try:
+            group.start_all()
+            leader = group.leader()
+            follower = next(i for i in group.nodes if i != leader)
+            group.client(leader).set("k", "v")
+            for n in range(50):
+                if group.client(follower).get("k") != b"v":
+                    raise Failure(f"forwarded safe read {n} did not see the write")
+            if group.info(leader)["group_index_reads"] == 0:
+                raise Failure("no read went through a read-index round: the test shows nothing")
+        finally:
+            group.stop_all()
+
+
 def test_small_batches_past_the_log_ring():
     """Writes one at a time (one slot each) well past the members' log ring: members take
     snapshots by slot count and compact, so the leader never runs out of slots (the nemesis
@@ -366,4 +388,5 @@ if __name__ == "__main__":
                    test_lagging_member_catches_up_by_snapshot,
                    test_five_members_lose_two_then_three, test_follower_stopped_for_100000_writes,
                    test_member_joins_and_is_removed, test_small_batches_past_the_log_ring,
+                   test_forwarded_safe_reads_without_a_lease,
                    test_histories_linearizable_under_leader_kills]))
