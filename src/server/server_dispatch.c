@@ -37,13 +37,17 @@ static void remember_name(struct connection *connection, const struct stoa_comma
 void stoa_server_replica_done(struct stoa_replica_waiter *waiter) {
     struct connection *connection = waiter->context;
     connection->waiting_replica = false;
+    if (connection->blocked_popping) {
+        stoa_server_blocked_done(connection);
+        return;
+    }
     stoa_server_resume_later(connection);
     stoa_server_mark_dirty(connection);
 }
 
 /* In a replica group: the write goes to the group, and this connection waits for it. */
-static int run_replicated_write(struct connection *connection,
-                                const struct stoa_commands_output *out, int64_t now_ms) {
+int stoa_server_run_replicated_write(struct connection *connection,
+                                     const struct stoa_commands_output *out, int64_t now_ms) {
     /* A SESSION WRITE's client id and sequence travel in the record: forwarded to the
      * leader inside it, and judged by every replica's session table when applied. */
     struct stoa_command command = {.opcode = out->opcode,
@@ -153,15 +157,10 @@ static int run(struct connection *connection, const struct stoa_commands_spec *s
     }
     if (server->options.replica != NULL) {
         if (out->kind == STOA_COMMANDS_KIND_WRITE) {
-            return run_replicated_write(connection, out, now_ms);
+            return stoa_server_run_replicated_write(connection, out, now_ms);
         }
         if (out->kind == STOA_COMMANDS_KIND_READ) {
             return run_replicated_read(connection, out, now_ms);
-        }
-        if (out->kind == STOA_COMMANDS_KIND_BLOCKING) {
-            reply_error(connection, STOA_ERR_UNSUPPORTED,
-                        "ERR blocking commands are not served by a replica group member yet");
-            return STOA_ERR_UNSUPPORTED;
         }
     }
     switch (out->kind) {

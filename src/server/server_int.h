@@ -66,6 +66,17 @@ struct connection {
     size_t blocked_key_count;    /* keys to watch; BLMOVE adds the destination after them */
     struct stoa_command_argument *blocked_keys;
     uint8_t *blocked_bytes;
+    /* In a replica group the pop is a write through the group, one key at a time: a pass
+     * tries the keys in order (at arrival every key; later the ones this member holds data
+     * in), and a pass that served nobody parks until the member applies more of the log. */
+    bool blocked_popping;           /* its pop is in flight (waiting_replica is set too) */
+    bool blocked_first;             /* the pass at arrival */
+    size_t blocked_next_key;        /* the pass's next key; blocked_key_count: no pass */
+    uint64_t blocked_applied_index; /* the engine's applied index when the pass started */
+    struct stoa_reply pop_reply;    /* the waiter's reply while the pop is in flight */
+    int pop_outcome;                /* enum pop_outcome in server_block.c */
+    int pop_error;                  /* the group's error code, for POP_FAILED */
+    char pop_error_text[STOA_REPLY_TEXT_BYTES_MAX];
 };
 
 struct stoa_server {
@@ -127,6 +138,11 @@ void stoa_server_execute(struct connection *connection, const struct stoa_comman
 /* A request the replica answered: the connection runs its next requests. */
 void stoa_server_replica_done(struct stoa_replica_waiter *waiter);
 
+/* In a replica group: sends a translated write to the group; connection waits for it (its
+ * waiter's done runs, maybe before this returns). Returns 0. */
+int stoa_server_run_replicated_write(struct connection *connection,
+                                     const struct stoa_commands_output *out, int64_t now_ms);
+
 /* Applies a translated write for connection (its reply waits for the group commit). */
 int stoa_server_run_write(struct connection *connection, const struct stoa_commands_output *out,
                           int64_t now_ms);
@@ -155,6 +171,9 @@ void stoa_server_blocked_wake(struct stoa_server *server);
 
 /* Times out parked connections whose deadline passed (the block timer). */
 void stoa_server_blocked_expire(struct stoa_server *server, int64_t now_ms);
+
+/* In a replica group: the pop of a parked connection came back from the group. */
+void stoa_server_blocked_done(struct connection *connection);
 
 /* Forgets a parked connection (it is closing). */
 void stoa_server_unblock(struct connection *connection);
