@@ -41,6 +41,7 @@ struct stoa_engine {
     size_t argument_capacity;
 
     uint64_t applied_index;
+    int64_t log_clock_ms; /* the newest stamp applied: the log's own time */
     int failure;
     uint64_t log_bytes_since_snapshot;
 
@@ -61,6 +62,28 @@ __attribute__((format(printf, 2, 3))) static void set_error(struct stoa_engine_e
         va_start(arguments, format);
         vsnprintf(error->message, sizeof(error->message), format, arguments);
         va_end(arguments);
+    }
+}
+
+/* ---- the log's clock ---- */
+
+/* The time a command runs at: its stamp, or the log's clock if that is later, so time never
+ * goes back along the log even when a new leader's clock is behind an old one's. Reclaiming
+ * expired keys is bounded by the same clock (stoa_keyspace_reclaim_horizon_set), so every
+ * replica that applied the same prefix of the log sees the same keys, whatever its own wall
+ * clock, its reads or its snapshots did. */
+static struct stoa_command clocked(struct stoa_engine *engine, const struct stoa_command *command) {
+    struct stoa_command timed = *command;
+    if (timed.stamp_ms < engine->log_clock_ms) {
+        timed.stamp_ms = engine->log_clock_ms;
+    }
+    return timed;
+}
+
+static void clock_advance(struct stoa_engine *engine, int64_t stamp_ms) {
+    if (stamp_ms > engine->log_clock_ms) {
+        engine->log_clock_ms = stamp_ms;
+        stoa_keyspace_reclaim_horizon_set(&engine->keyspace, stamp_ms);
     }
 }
 
@@ -94,10 +117,32 @@ static int restore_session(struct stoa_engine *engine, const struct stoa_snapsho
                                 record->value + offset, record->value_length - offset);
 }
 
+/* The log's clock is a record of type STOA_ENGINE_SNAPSHOT_CLOCK_TYPE with an empty key and
+ * the clock as 8 bytes little-endian (snapshots written before it have none: clock 0). */
+static int restore_clock(struct stoa_engine *engine, const struct stoa_snapshot_record *record) {
+    if (record->key_length != 0 || record->value_length != 8) {
+        return STOA_ERR_MALFORMED;
+    }
+    uint64_t raw = 0;
+    for (int i = 0; i < 8; i++) {
+        raw |= (uint64_t)record->value[i] << (8 * i);
+    }
+    if (raw > INT64_MAX) {
+        return STOA_ERR_MALFORMED;
+    }
+    engine->log_clock_ms = 0;
+    stoa_keyspace_reclaim_horizon_set(&engine->keyspace, 0);
+    clock_advance(engine, (int64_t)raw);
+    return STOA_OK;
+}
+
 static int restore_record(void *context, const struct stoa_snapshot_record *record) {
     struct stoa_engine *engine = context;
     if (record->type == STOA_ENGINE_SNAPSHOT_SESSION_TYPE) {
         return restore_session(engine, record);
+    }
+    if (record->type == STOA_ENGINE_SNAPSHOT_CLOCK_TYPE) {
+        return restore_clock(engine, record);
     }
     struct stoa_value value;
     stoa_value_init(&value);
@@ -181,11 +226,23 @@ static int write_snapshot(struct stoa_engine *engine) {
         stoa_buf_free(&walk.value);
         return result;
     }
+    /* Keys are written as the log's clock sees them, not this node's wall clock: a key
+     * expired by the wall clock may still be seen by the next command of the log. */
+    uint8_t clock[8];
+    for (int i = 0; i < 8; i++) {
+        clock[i] = (uint8_t)((uint64_t)engine->log_clock_ms >> (8 * i));
+    }
+    struct stoa_snapshot_record clock_record = {
+        .type = STOA_ENGINE_SNAPSHOT_CLOCK_TYPE, .value = clock, .value_length = sizeof(clock)};
+    walk.result = stoa_snapshot_writer_append(walk.writer, &clock_record);
     uint64_t cursor = 0;
-    do {
-        cursor = stoa_keyspace_scan(&engine->keyspace, engine->snapshot_pending_ms, cursor,
+    while (walk.result == STOA_OK) {
+        cursor = stoa_keyspace_scan(&engine->keyspace, engine->log_clock_ms, cursor,
                                     SNAPSHOT_SCAN_COUNT, append_key, &walk);
-    } while (cursor != 0 && walk.result == STOA_OK);
+        if (cursor == 0) {
+            break;
+        }
+    }
     if (walk.result == STOA_OK) {
         stoa_session_table_visit(&engine->sessions, append_session, &walk);
     }
@@ -280,10 +337,12 @@ static int replay_record(void *context, uint64_t index, const uint8_t *payload, 
                        STOA_FIELD_UINT("index", index), STOA_FIELD_ERR(result));
         return result == STOA_ERR_NOMEM ? result : STOA_ERR_CORRUPT;
     }
-    result = stoa_apply(&engine->apply, index, &command, NULL);
+    struct stoa_command timed = clocked(engine, &command);
+    result = stoa_apply(&engine->apply, index, &timed, NULL);
     if (result == STOA_ERR_NOMEM) {
         return result; /* applying it later would diverge: stop the open */
     }
+    clock_advance(engine, timed.stamp_ms);
     engine->applied_index = index;
     engine->counters.recovered_records++;
     return STOA_OK;
@@ -368,6 +427,7 @@ static int engine_new(struct stoa_env *env, const struct stoa_engine_options *op
     /* No limit while loading: the data was accepted under the limit it had then. */
     struct stoa_keyspace_options keyspace_options = {.seed = seeds[0]};
     stoa_keyspace_init(&engine->keyspace, &keyspace_options);
+    stoa_keyspace_reclaim_horizon_set(&engine->keyspace, 0); /* the log's clock: 0 so far */
     stoa_session_table_init(&engine->sessions, STOA_SESSIONS_MAX, seeds[1]);
     engine->external = options->backend != NULL;
     if (engine->external) {
@@ -424,10 +484,12 @@ int stoa_engine_reload(struct stoa_engine *engine, struct stoa_engine_error *err
     stoa_env_random_bytes(engine->env, seeds, sizeof(seeds));
     struct stoa_keyspace_options keyspace_options = {.seed = seeds[0]};
     stoa_keyspace_init(&engine->keyspace, &keyspace_options);
+    stoa_keyspace_reclaim_horizon_set(&engine->keyspace, 0); /* the log's clock: 0 so far */
     stoa_session_table_init(&engine->sessions, STOA_SESSIONS_MAX, seeds[1]);
     stoa_apply_state_init(&engine->apply, stoa_keyspace_backend(&engine->keyspace),
                           &engine->sessions);
     engine->applied_index = 0;
+    engine->log_clock_ms = 0;
     engine->snapshot_index = 0;
     engine->log_bytes_since_snapshot = 0;
     int result = load_snapshot(engine, error);
@@ -508,6 +570,8 @@ int stoa_engine_write(struct stoa_engine *engine, const struct stoa_command *com
         reply_refused(engine, reply);
         return engine->failure;
     }
+    struct stoa_command timed = clocked(engine, command);
+    command = &timed;
     uint64_t record_index = 0;
     int result = log_command(engine, command, &record_index);
     if (result != STOA_OK) {
@@ -533,6 +597,7 @@ int stoa_engine_write(struct stoa_engine *engine, const struct stoa_command *com
     if (result == STOA_ERR_NOMEM) {
         return result;
     }
+    clock_advance(engine, command->stamp_ms);
     engine->applied_index = record_index;
     engine->counters.writes++;
     *index = record_index;
@@ -548,7 +613,11 @@ int stoa_engine_apply_chosen(struct stoa_engine *engine, uint64_t slot, uint32_t
     /* The apply index of a command names it uniquely and in order (session ids and
      * activity are log indexes): slot and position within the entry. */
     uint64_t index = (slot << 16) | position;
-    int result = stoa_apply(&engine->apply, index, command, reply);
+    struct stoa_command timed = clocked(engine, command);
+    int result = stoa_apply(&engine->apply, index, &timed, reply);
+    if (result != STOA_ERR_NOMEM) {
+        clock_advance(engine, timed.stamp_ms);
+    }
     engine->applied_index = slot;
     engine->counters.writes++;
     return result;

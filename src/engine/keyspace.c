@@ -63,6 +63,7 @@ void stoa_keyspace_init(struct stoa_keyspace *keyspace,
     *keyspace = (struct stoa_keyspace){
         .memory_bytes_max = options->memory_bytes_max,
         .eviction = options->eviction,
+        .reclaim_horizon_ms = INT64_MAX,
         .backend = {.ops = &backend_ops, .self = keyspace},
     };
     stoa_map_init(&keyspace->map, options->seed);
@@ -131,18 +132,26 @@ static struct entry *find(const struct stoa_keyspace *keyspace, const void *key,
     return found;
 }
 
-/* The entry of a visible key, or NULL; an expired entry is reclaimed on the way. */
+/* The entry of a visible key, or NULL; an expired entry is reclaimed on the way if the
+ * horizon has passed its expiry (otherwise it stays, hidden). */
 static struct entry *find_visible(struct stoa_keyspace *keyspace, int64_t now_ms, const void *key,
                                   size_t key_length) {
     STOA_ASSERT(keyspace != NULL);
     STOA_ASSERT(key != NULL || key_length == 0);
     struct entry *entry = find(keyspace, key, key_length);
     if (entry != NULL && is_expired(entry, now_ms)) {
-        entry_delete(keyspace, entry);
-        keyspace->expired_count++;
+        if (is_expired(entry, keyspace->reclaim_horizon_ms)) {
+            entry_delete(keyspace, entry);
+            keyspace->expired_count++;
+        }
         return NULL;
     }
     return entry;
+}
+
+void stoa_keyspace_reclaim_horizon_set(struct stoa_keyspace *keyspace, int64_t horizon_ms) {
+    STOA_ASSERT(keyspace != NULL);
+    keyspace->reclaim_horizon_ms = horizon_ms;
 }
 
 int stoa_keyspace_lookup(struct stoa_keyspace *keyspace, int64_t now_ms, const void *key,
@@ -299,6 +308,9 @@ int stoa_keyspace_put(struct stoa_keyspace *keyspace, int64_t now_ms, const void
         return STOA_ERR_TOO_LARGE;
     }
     struct entry *entry = find_visible(keyspace, now_ms, key, key_length);
+    if (entry == NULL) {
+        entry = find(keyspace, key, key_length); /* expired, hidden: replaced like any */
+    }
     if (expire_at_ms != 0 && expire_at_ms <= now_ms) {
         if (entry != NULL) {
             entry_delete(keyspace, entry);
@@ -375,6 +387,9 @@ int stoa_keyspace_rename(struct stoa_keyspace *keyspace, int64_t now_ms, const v
         memcpy(renamed->key, to_key, to_key_length);
     }
     struct entry *replaced = find_visible(keyspace, now_ms, to_key, to_key_length);
+    if (replaced == NULL) {
+        replaced = find(keyspace, to_key, to_key_length); /* expired, hidden */
+    }
     void *old = NULL;
     int result = stoa_map_put(&keyspace->map, renamed->key, to_key_length, renamed, &old);
     if (result != STOA_OK) {
@@ -440,7 +455,8 @@ size_t stoa_keyspace_expire_step(struct stoa_keyspace *keyspace, int64_t now_ms,
     size_t reclaimed = 0;
     while (reclaimed < max_keys) {
         struct stoa_heap_node *node = stoa_heap_peek(&keyspace->expiry);
-        if (node == NULL || node->priority > now_ms) {
+        if (node == NULL || node->priority > now_ms ||
+            node->priority > keyspace->reclaim_horizon_ms) {
             break;
         }
         entry_delete(keyspace, STOA_HEAP_ENTRY(node, struct entry, expiry));
@@ -537,11 +553,19 @@ static uint64_t hash_u64(uint64_t number, uint64_t seed) {
 }
 
 /* The hash of one key's serialized state: expiry, key, then the value's type and contents. */
+uint64_t stoa_keyspace_key_digest(const void *key, size_t key_length,
+                                  const struct stoa_value *value, int64_t expire_at_ms) {
+    STOA_ASSERT(value != NULL);
+    STOA_ASSERT(key != NULL || key_length == 0);
+    uint64_t hash = hash_u64((uint64_t)expire_at_ms, DIGEST_SEED);
+    hash = hash_u64(key_length, hash);
+    hash = XXH3_64bits_withSeed(key, key_length, hash);
+    return stoa_value_digest(value, hash);
+}
+
 static uint64_t entry_digest(const struct entry *entry) {
-    uint64_t hash = hash_u64((uint64_t)expiry_of(entry), DIGEST_SEED);
-    hash = hash_u64(entry->key_length, hash);
-    hash = XXH3_64bits_withSeed(entry->key, entry->key_length, hash);
-    return stoa_value_digest(&entry->value, hash);
+    return stoa_keyspace_key_digest(entry->key, entry->key_length, &entry->value,
+                                    expiry_of(entry));
 }
 
 uint64_t stoa_keyspace_digest(const struct stoa_keyspace *keyspace, int64_t now_ms) {

@@ -73,6 +73,7 @@ struct stoa_keyspace {
     enum stoa_keyspace_eviction eviction;
     uint64_t evicted_count;
     uint64_t expired_count;
+    int64_t reclaim_horizon_ms; /* expired keys are reclaimed only up to here */
     struct stoa_backend backend; /* what stoa_keyspace_backend returns */
 };
 
@@ -88,6 +89,14 @@ void stoa_keyspace_free(struct stoa_keyspace *keyspace);
  * now: the next write that grows memory does (or is refused). */
 void stoa_keyspace_limit_set(struct stoa_keyspace *keyspace, size_t memory_bytes_max,
                              enum stoa_keyspace_eviction eviction);
+
+/* Bounds reclaiming: a key whose expiry is past horizon_ms stays in memory (hidden from
+ * every caller whose now_ms is past its expiry) until the horizon passes it. The engine sets
+ * it to the log's clock (the newest stamp applied), so what a lookup, a read or
+ * stoa_keyspace_expire_step reclaims never depends on this node's wall clock, and no later
+ * command of the log, whose time is never before the log's clock, could have seen it. The
+ * default (INT64_MAX) reclaims whatever is expired at now_ms. */
+void stoa_keyspace_reclaim_horizon_set(struct stoa_keyspace *keyspace, int64_t horizon_ms);
 
 /* Finds a visible key. Sets *value (borrowed, read only) and *expire_at_ms (0 = none), each
  * if not NULL. Returns 0 or STOA_ERR_NOT_FOUND (an expired key is reclaimed). */
@@ -157,7 +166,8 @@ uint64_t stoa_keyspace_expired_count(const struct stoa_keyspace *keyspace);
 void stoa_keyspace_flush(struct stoa_keyspace *keyspace);
 
 /* Reclaims at most max_keys (<= STOA_KEYSPACE_EXPIRE_STEP_KEYS_MAX) keys whose expiry is
- * <= now_ms, nearest expiry first, and returns how many it reclaimed. */
+ * <= now_ms and <= the reclaim horizon, nearest expiry first, and returns how many it
+ * reclaimed. */
 size_t stoa_keyspace_expire_step(struct stoa_keyspace *keyspace, int64_t now_ms, size_t max_keys);
 
 /* One step of a SCAN: start with cursor 0 and pass each returned cursor to the next call
@@ -180,6 +190,12 @@ int stoa_keyspace_random_key(const struct stoa_keyspace *keyspace, int64_t now_m
  * memory, the map's seed or capacities, so two replicas holding the same keys, values and
  * expiries have the same digest. O(n). */
 uint64_t stoa_keyspace_digest(const struct stoa_keyspace *keyspace, int64_t now_ms);
+
+/* The term one visible key adds to stoa_keyspace_digest (key, value and expire_at_ms, 0 =
+ * none, all borrowed for the call), so a view over a keyspace (engine/overlay.h) can compute
+ * the digest of its state from the keyspace's by adding and subtracting the keys it changes. */
+uint64_t stoa_keyspace_key_digest(const void *key, size_t key_length,
+                                  const struct stoa_value *value, int64_t expire_at_ms);
 
 /* The footprint of a key with no value (entry block and map entry block): used_bytes is
  * the sum over keys of this plus stoa_value_footprint. */

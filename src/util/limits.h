@@ -281,6 +281,8 @@
 /* Snapshot records of sessions carry this type byte; value types are small numbers, so the
  * high bit keeps them apart forever. */
 #define STOA_ENGINE_SNAPSHOT_SESSION_TYPE 0x80
+/* The snapshot record of the log's clock (engine.c), apart from values the same way. */
+#define STOA_ENGINE_SNAPSHOT_CLOCK_TYPE 0x81
 /* Default log growth between automatic snapshots: 64 MiB of log replays in about a second. */
 #define STOA_ENGINE_SNAPSHOT_LOG_BYTES_DEFAULT (64ULL * 1024 * 1024)
 

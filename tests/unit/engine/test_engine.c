@@ -648,9 +648,96 @@ static void test_replica_apply_and_reload(void **state) {
     fixture_free(&f);
 }
 
+/* Applies a command at slot as the only command of its entry, stamped at stamp_ms. */
+static struct capture chosen_at(struct fixture *f, uint64_t slot, int64_t stamp_ms,
+                                uint32_t opcode, const struct stoa_command_argument *arguments,
+                                size_t count) {
+    struct stoa_command command = {
+        .opcode = opcode, .stamp_ms = stamp_ms, .argument_count = count, .arguments = arguments};
+    struct capture capture;
+    capture_init(&capture);
+    (void)stoa_engine_apply_chosen(f->engine, slot, 0, &command, &capture.reply);
+    return capture;
+}
+
+static struct capture set_expiring_at(struct fixture *f, uint64_t slot, int64_t stamp_ms,
+                                      const char *key, const char *value, int64_t expire_at) {
+    static const uint8_t no_flags = 0;
+    uint8_t expire[8];
+    stoa_op_int64_put(expire, expire_at);
+    struct stoa_command_argument arguments[] = {
+        text(key), text(value), {&no_flags, 1}, {expire, 8}};
+    return chosen_at(f, slot, stamp_ms, STOA_OP_SET, arguments, 4);
+}
+
+static struct capture incr_at(struct fixture *f, uint64_t slot, int64_t stamp_ms,
+                              const char *key) {
+    uint8_t delta[8];
+    stoa_op_int64_put(delta, 1);
+    struct stoa_command_argument arguments[] = {text(key), {delta, 8}};
+    return chosen_at(f, slot, stamp_ms, STOA_OP_INCRBY, arguments, 2);
+}
+
+static void replica_fixture(struct fixture *f, uint64_t seed) {
+    fixture_init(f, seed);
+    stoa_engine_close(f->engine);
+    f->options.durability = STOA_ENGINE_DURABILITY_NONE;
+    assert_int_equal(open_engine(f), STOA_OK);
+}
+
+/* Two replicas apply the same log, whose stamps go back once (a new leader's clock is behind
+ * the old one's). One of them also reads, reclaims and snapshots (then reloads) with its wall
+ * clock past a key's expiry, before a command stamped earlier than that expiry. Both must
+ * answer every command alike and end with the same state: expiry follows the log's clock. */
+static void test_expiry_follows_the_log_clock(void **state) {
+    (void)state;
+    struct fixture busy;
+    struct fixture quiet;
+    replica_fixture(&busy, 21);
+    replica_fixture(&quiet, 22);
+    struct fixture *both[] = {&busy, &quiet};
+    const int64_t t = STAMP_MS;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(set_expiring_at(both[i], 1, t, "k", "5", t + 100).kind, 's');
+        assert_int_equal(set_expiring_at(both[i], 2, t, "gone", "x", t + 300).kind, 's');
+    }
+    /* The busy replica's wall clock is at t + 500: reads hide k, the tick and a snapshot
+     * run, and the engine reloads from that snapshot. */
+    struct stoa_command_argument key = text("k");
+    struct capture read;
+    capture_init(&read);
+    (void)stoa_engine_query(busy.engine, t + 500, STOA_OP_GET, &key, 1, &read.reply);
+    assert_int_equal(read.kind, 'n');
+    (void)stoa_engine_tick(busy.engine, t + 500, 100);
+    snapshot(&busy);
+    struct stoa_engine_error error;
+    assert_int_equal(stoa_engine_reload(busy.engine, &error), STOA_OK);
+    /* A command stamped before k's expiry still sees k on both. */
+    for (int i = 0; i < 2; i++) {
+        struct capture incremented = incr_at(both[i], 3, t + 50, "k");
+        assert_int_equal(incremented.kind, 'i');
+        assert_int_equal(incremented.integer, 6);
+    }
+    /* Past the expiry on the log's clock: k is gone for the next command, even one stamped
+     * earlier than the log's clock (time does not go back along the log). */
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(incr_at(both[i], 4, t + 400, "gone").kind, 'i');
+        struct capture again = incr_at(both[i], 5, t + 20, "k");
+        assert_int_equal(again.integer, 1);
+    }
+    int64_t later = t + 1000;
+    assert_int_equal(stoa_keyspace_digest(stoa_engine_keyspace(busy.engine), later),
+                     stoa_keyspace_digest(stoa_engine_keyspace(quiet.engine), later));
+    assert_int_equal(stoa_keyspace_digest(stoa_engine_keyspace(busy.engine), t + 450),
+                     stoa_keyspace_digest(stoa_engine_keyspace(quiet.engine), t + 450));
+    fixture_free(&busy);
+    fixture_free(&quiet);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_replica_apply_and_reload),
+        cmocka_unit_test(test_expiry_follows_the_log_clock),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_group_commit),
         cmocka_unit_test(test_crash_after_nth_fsync),

@@ -245,6 +245,37 @@ static void test_expire_step_is_bounded(void **state) {
     stoa_keyspace_free(&keyspace);
 }
 
+/* Under a reclaim horizon, a key expired at now but not at the horizon is hidden and kept
+ * (lookups, deletes and the expire step leave it); put and rename replace it; once the
+ * horizon passes its expiry it is reclaimed. */
+static void test_reclaim_horizon(void **state) {
+    (void)state;
+    struct stoa_keyspace keyspace;
+    make(&keyspace, 0, STOA_KEYSPACE_EVICT_NONE);
+    assert_int_equal(put_text(&keyspace, 0, "a", "1", 100), STOA_OK);
+    assert_int_equal(put_text(&keyspace, 0, "b", "2", 100), STOA_OK);
+    assert_int_equal(put_text(&keyspace, 0, "c", "3", 100), STOA_OK);
+    assert_int_equal(put_text(&keyspace, 0, "src", "4", 0), STOA_OK);
+    stoa_keyspace_reclaim_horizon_set(&keyspace, 50);
+    assert_missing(&keyspace, 500, "a", 1);
+    assert_int_equal(stoa_keyspace_delete(&keyspace, 500, "a", 1), STOA_ERR_NOT_FOUND);
+    assert_int_equal(stoa_keyspace_expire_step(&keyspace, 500, 100), 0);
+    assert_int_equal(stoa_keyspace_count(&keyspace), 4);
+    assert_int_equal(stoa_keyspace_expired_count(&keyspace), 0);
+    assert_text(&keyspace, 99, "a", "1"); /* still there for a command before its expiry */
+    assert_int_equal(put_text(&keyspace, 500, "b", "new", 0), STOA_OK);
+    assert_text(&keyspace, 500, "b", "new");
+    assert_int_equal(stoa_keyspace_rename(&keyspace, 500, "src", 3, "c", 1), STOA_OK);
+    assert_text(&keyspace, 500, "c", "4");
+    assert_int_equal(stoa_keyspace_count(&keyspace), 3);
+    assert_accounted(&keyspace);
+    stoa_keyspace_reclaim_horizon_set(&keyspace, 100);
+    assert_int_equal(stoa_keyspace_expire_step(&keyspace, 500, 100), 1);
+    assert_int_equal(stoa_keyspace_count(&keyspace), 2);
+    assert_accounted(&keyspace);
+    stoa_keyspace_free(&keyspace);
+}
+
 /* Rename moves the value and the expiry, overwrites the target, accepts renaming a key to
  * itself and says NOT_FOUND for a missing source. */
 static void test_rename(void **state) {
@@ -1076,6 +1107,7 @@ int main(void) {
         cmocka_unit_test(test_expiry_boundary),
         cmocka_unit_test(test_expiry_set),
         cmocka_unit_test(test_expire_step_is_bounded),
+        cmocka_unit_test(test_reclaim_horizon),
         cmocka_unit_test(test_rename),
         cmocka_unit_test(test_write_in_place),
         cmocka_unit_test(test_limit_refuses),
