@@ -430,7 +430,11 @@ static int open_engine(struct node *node) {
 
 static void on_tick(void *context) {
     struct node *node = context;
-    (void)stoa_engine_tick(node->engine, stoa_env_real_ms(node->env), EXPIRE_PER_TICK);
+    int64_t now_ms = stoa_env_real_ms(node->env);
+    if (node->replica == NULL) {
+        stoa_engine_clock_advance(node->engine, now_ms);
+    }
+    (void)stoa_engine_tick(node->engine, now_ms, EXPIRE_PER_TICK);
 }
 
 /* A door that could not start: which, where, why. */

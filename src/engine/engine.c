@@ -693,6 +693,11 @@ int stoa_engine_snapshot_start(struct stoa_engine *engine) {
     return result;
 }
 
+void stoa_engine_clock_advance(struct stoa_engine *engine, int64_t now_ms) {
+    STOA_ASSERT(engine != NULL);
+    clock_advance(engine, now_ms);
+}
+
 int stoa_engine_tick(struct stoa_engine *engine, int64_t now_ms, size_t max_expire) {
     STOA_ASSERT(engine != NULL);
     if (max_expire > 0) {

@@ -123,6 +123,12 @@ int stoa_engine_apply_chosen(struct stoa_engine *engine, uint64_t slot, uint32_t
                              const struct stoa_command *command, struct stoa_reply *reply);
 void stoa_engine_applied_set(struct stoa_engine *engine, uint64_t slot);
 
+/* A single node (no replica group): moves the log's clock (engine.c) up to now_ms, its wall
+ * clock, so the background expiry reclaims keys that expired while no write came. Safe
+ * there because every later write is logged with a stamp at least the clock, so replaying
+ * the log agrees. A group member must not: its clock moves only with the chosen log. */
+void stoa_engine_clock_advance(struct stoa_engine *engine, int64_t now_ms);
+
 /* Replica groups: drops the whole state and loads the newest snapshot in <data dir>/snapshot
  * again (a follower that was sent a snapshot installs the file there, then reloads). Only for
  * an engine without a log, with no snapshot running (asserted). Returns 0 (an empty state if
