@@ -693,6 +693,16 @@ int stoa_engine_snapshot_start(struct stoa_engine *engine) {
     return result;
 }
 
+int64_t stoa_engine_log_clock(const struct stoa_engine *engine) {
+    STOA_ASSERT(engine != NULL);
+    return engine->log_clock_ms;
+}
+
+struct stoa_backend *stoa_engine_keyspace_backend(struct stoa_engine *engine) {
+    STOA_ASSERT(engine != NULL);
+    return engine->external ? NULL : stoa_keyspace_backend(&engine->keyspace);
+}
+
 void stoa_engine_clock_advance(struct stoa_engine *engine, int64_t now_ms) {
     STOA_ASSERT(engine != NULL);
     clock_advance(engine, now_ms);

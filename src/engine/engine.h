@@ -129,6 +129,14 @@ void stoa_engine_applied_set(struct stoa_engine *engine, uint64_t slot);
  * the log agrees. A group member must not: its clock moves only with the chosen log. */
 void stoa_engine_clock_advance(struct stoa_engine *engine, int64_t now_ms);
 
+/* The log's clock: the newest stamp applied (engine.c, "the log's clock"). */
+int64_t stoa_engine_log_clock(const struct stoa_engine *engine);
+
+/* The in-memory keyspace as a backend, for a view that reads it without changing it (a
+ * leader's speculation, engine/overlay.h), or NULL when the keys live in an external store.
+ * Borrowed; valid until the engine closes or reloads. */
+struct stoa_backend *stoa_engine_keyspace_backend(struct stoa_engine *engine);
+
 /* Replica groups: drops the whole state and loads the newest snapshot in <data dir>/snapshot
  * again (a follower that was sent a snapshot installs the file there, then reloads). Only for
  * an engine without a log, with no snapshot running (asserted). Returns 0 (an empty state if

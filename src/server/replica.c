@@ -405,6 +405,11 @@ static void replica_free(struct stoa_replica *replica) {
     }
     stoa_journal_close(replica->journal);
     replica_remotes_free(replica);
+    replica_speculation_free(replica);
+    for (size_t i = 0; i < STOA_REPLICA_PENDING_SLOTS; i++) {
+        stoa_buf_free(&replica->pending[i].speculated);
+    }
+    stoa_buf_free(&replica->checked);
     stoa_buf_free(&replica->batch);
     stoa_buf_free(&replica->value);
     stoa_buf_free(&replica->message);
@@ -433,6 +438,11 @@ static int replica_new(struct stoa_env *env, struct stoa_engine *engine,
     stoa_env_random_bytes(env, &replica->proposal_number, sizeof(replica->proposal_number));
     replica->proposal_number >>= 2; /* keeps the varint short of its ten-byte worst case */
     stoa_buf_init(&replica->batch, STOA_PAXOS_VALUE_BYTES_MAX);
+    for (size_t i = 0; i < STOA_REPLICA_PENDING_SLOTS; i++) {
+        stoa_buf_init(&replica->pending[i].speculated,
+                      (size_t)STOA_ENGINE_BATCH_COMMANDS_MAX * SPECULATED_RECORD_BYTES);
+    }
+    stoa_buf_init(&replica->checked, STOA_COMMAND_BYTES_MAX);
     stoa_buf_init(&replica->value, STOA_PAXOS_VALUE_BYTES_MAX);
     stoa_buf_init(&replica->message, STOA_PEER_FRAME_PAYLOAD_BYTES_MAX);
     replica->entries = stoa_calloc(STOA_PAXOS_MESSAGE_ENTRIES_MAX, sizeof(*replica->entries));
@@ -441,7 +451,8 @@ static int replica_new(struct stoa_env *env, struct stoa_engine *engine,
     if (replica->entries == NULL || replica->chunk == NULL) {
         return STOA_ERR_NOMEM;
     }
-    return replica_remotes_init(replica);
+    int result = replica_speculation_init(replica);
+    return result == STOA_OK ? replica_remotes_init(replica) : result;
 }
 
 int stoa_replica_start(struct stoa_env *env, struct stoa_engine *engine,

@@ -85,6 +85,7 @@ struct stoa_replica_waiter {
     uint64_t key;             /* slot, request id or read index */
     uint32_t position;        /* within its slot's batch */
     bool fast;                /* a fast write: answered once durable on the leader */
+    bool speculative; /* fast, with its reply recorded from the leader's view in request */
     int64_t deadline_ms;
     uint32_t opcode;         /* a read waiting for its index */
     uint8_t forward_kind;    /* forwarded: what (enum forward_kind in replica_int.h) */
@@ -224,6 +225,10 @@ struct stoa_replica_stats {
     uint64_t snapshots_started; /* this member's own, to compact its journal */
     uint64_t fast_writes;       /* answered once durable here, before a majority had them */
     uint64_t fast_writes_lost;  /* of those, in a slot a later leader filled otherwise */
+    uint64_t fast_speculative;  /* of the fast writes, answered from the leader's view */
+    uint64_t speculation_starts; /* the view built from the log */
+    uint64_t speculation_stops;  /* the view dropped (it could not follow the log) */
+    uint64_t speculation_mismatches; /* a speculative reply the real apply did not give: a bug */
 };
 void stoa_replica_stats(const struct stoa_replica *replica, struct stoa_replica_stats *stats);
 

@@ -21,6 +21,9 @@ enum replica_channel {
 
 /* A NORMAL log entry's value is written and read by cluster/batch.h. */
 
+/* One record of pending_slot.speculated: u32 position, u64 reply hash. */
+#define SPECULATED_RECORD_BYTES 12
+
 /* What a forwarded request asks for. */
 enum forward_kind {
     FORWARD_WRITE = 1,
@@ -49,6 +52,9 @@ struct pending_slot {
     struct waiter_list waiters; /* in batch position order */
     uint32_t fast_waiting;      /* fast writes among the waiters */
     uint32_t fast_answered;     /* fast writes already answered (durable here) */
+    /* The speculative writes answered: (u32 position, u64 hash of the reply sent), in
+     * position order, checked against the real apply's replies (replica_apply_entry). */
+    struct stoa_buf speculated;
 };
 
 /* A request a follower forwarded to this node, while it waits here. */
@@ -143,6 +149,9 @@ struct stoa_replica {
     uint64_t change_count;
     uint8_t *chunk; /* STOA_REPLICA_SNAPSHOT_CHUNK_BYTES */
 
+    struct speculation *speculation; /* the leader's view (replica_speculate.c), or NULL */
+    struct stoa_buf checked;         /* a real reply, recorded to check a speculative one */
+
     struct stoa_replica_stats stats;
 };
 
@@ -191,6 +200,25 @@ void replica_remotes_free(struct stoa_replica *replica);
 
 /* A member-address entry: every member learns where to reach a member about to be added. */
 void replica_apply_member(struct stoa_replica *replica, const struct stoa_paxos_entry *entry);
+
+/* ---- replica_speculate.c ---- */
+
+int replica_speculation_init(struct stoa_replica *replica);
+void replica_speculation_free(struct stoa_replica *replica);
+/* Drops the view (logged at debug level with why); a later fast write builds it again. */
+void replica_speculation_stop(struct stoa_replica *replica, const char *why);
+/* Before a write joins the batch on the leader: whether the view is running, starting it
+ * if wanted (a fast write whose reply depends on the state) and possible. */
+bool replica_speculation_ready(struct stoa_replica *replica, bool wanted);
+/* After command joined the batch: applies it to the view. With recorded, records its reply
+ * there and returns whether that worked (the write may then be answered from it). */
+bool replica_speculation_append(struct stoa_replica *replica, const struct stoa_command *command,
+                                struct stoa_buf *recorded);
+/* The batch went to slot (value hash): returns whether the view's replies for it hold. */
+bool replica_speculation_proposed(struct stoa_replica *replica, uint64_t slot, uint64_t hash);
+/* After an entry was applied to the engine: checks it against the view. */
+void replica_speculation_applied(struct stoa_replica *replica,
+                                 const struct stoa_paxos_entry *entry);
 
 /* ---- replica_snapshot.c ---- */
 

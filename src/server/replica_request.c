@@ -408,6 +408,11 @@ int stoa_replica_write(struct stoa_replica *replica, const struct stoa_command *
     if (!room && replica->batch_count > 0) {
         replica_propose_batch(replica);
     }
+    /* A fast write whose reply depends on the state is answered from the leader's view of
+     * the state ahead of it (replica_speculate.c), built now if need be. */
+    bool fixed = reply_is_fixed(&stamped);
+    bool wanted = mode == STOA_REPLICA_WRITE_FAST && !fixed;
+    bool viewed = replica_speculation_ready(replica, wanted);
     int result = STOA_ERR_BUSY;
     if (room || replica->batch_count == 0) {
         result = stoa_batch_command_append(&replica->batch, &stamped);
@@ -418,7 +423,12 @@ int stoa_replica_write(struct stoa_replica *replica, const struct stoa_command *
         return STOA_OK;
     }
     waiter->position = replica->batch_count++;
-    waiter->fast = mode == STOA_REPLICA_WRITE_FAST && reply_is_fixed(&stamped);
+    waiter->speculative = false;
+    if (viewed) {
+        waiter->speculative =
+            replica_speculation_append(replica, &stamped, wanted ? &waiter->request : NULL);
+    }
+    waiter->fast = mode == STOA_REPLICA_WRITE_FAST && (fixed || waiter->speculative);
     waiter->deadline_ms = deadline(replica);
     waiter_list_push(&replica->batch_waiters, waiter);
     return STOA_OK;
@@ -454,6 +464,7 @@ void replica_propose_batch(struct stoa_replica *replica) {
         return; /* the window is full: the batch waits for the next hook */
     }
     if (result != STOA_OK) {
+        replica_speculation_stop(replica, "the batch was not proposed");
         fail_list(&replica->batch_waiters, result,
                   result == STOA_ERR_NOT_LEADER ? NOT_APPLIED : "ERR the write was refused");
         reset_batch(replica);
@@ -467,10 +478,17 @@ void replica_propose_batch(struct stoa_replica *replica) {
     pending->value_hash = XXH3_64bits(replica->value.data, replica->value.length);
     pending->fast_waiting = 0;
     pending->fast_answered = 0;
+    stoa_buf_reset(&pending->speculated);
+    /* The view's replies hold only if this slot follows the view's last one. */
+    bool chained = replica_speculation_proposed(replica, slot, pending->value_hash);
     while (replica->batch_waiters.first != NULL) {
         struct stoa_replica_waiter *waiter = replica->batch_waiters.first;
         waiter_list_remove(waiter);
         waiter->key = slot;
+        if (waiter->speculative && !chained) {
+            waiter->speculative = false; /* served safe */
+            waiter->fast = false;
+        }
         pending->fast_waiting += waiter->fast;
         waiter_list_push(&pending->waiters, waiter);
     }
@@ -511,8 +529,36 @@ static struct stoa_replica_waiter *waiter_at(struct pending_slot *pending, uint3
     return NULL;
 }
 
+/* Whether a speculative reply was sent for position (the records are in position order;
+ * *next is the cursor): sets *hash. */
+static bool speculated_at(const struct pending_slot *pending, uint32_t position, size_t *next,
+                          uint64_t *hash) {
+    const uint8_t *data = pending->speculated.data;
+    while (*next + SPECULATED_RECORD_BYTES <= pending->speculated.length &&
+           stoa_bytes_get_u32(data + *next) < position) {
+        *next += SPECULATED_RECORD_BYTES;
+    }
+    if (*next + SPECULATED_RECORD_BYTES > pending->speculated.length ||
+        stoa_bytes_get_u32(data + *next) != position) {
+        return false;
+    }
+    *hash = stoa_bytes_get_u64(data + *next + 4);
+    return true;
+}
+
+/* The real reply of a command answered from the view was not the one sent: a bug, said loud. */
+static void speculation_mismatch(struct stoa_replica *replica, uint64_t slot, uint32_t position) {
+    replica->stats.speculation_mismatches++;
+    STOA_LOG_ERROR(replica->log, MODULE,
+                   "a fast write was answered from the leader's view with a reply the log does "
+                   "not give (a bug: please report it)",
+                   STOA_FIELD_UINT("slot", slot), STOA_FIELD_UINT("position", position));
+}
+
 static void apply_commands(struct stoa_replica *replica, const struct stoa_paxos_entry *entry,
                            struct pending_slot *pending) {
+    size_t speculated_next = 0;
+    struct stoa_reply_recorder recorder;
     struct stoa_batch_reader reader;
     int result = stoa_batch_open(&reader, entry->value, entry->length);
     const uint8_t *record = NULL;
@@ -525,10 +571,22 @@ static void apply_commands(struct stoa_replica *replica, const struct stoa_paxos
             break;
         }
         struct stoa_replica_waiter *waiter = pending != NULL ? waiter_at(pending, position) : NULL;
-        (void)stoa_engine_apply_chosen(replica->engine, entry->slot, position, &command,
-                                       waiter != NULL ? waiter->reply : NULL);
+        struct stoa_reply *reply = waiter != NULL ? waiter->reply : NULL;
+        uint64_t sent = 0;
+        bool check = waiter == NULL && pending != NULL && pending->speculated.length > 0 &&
+                     speculated_at(pending, position, &speculated_next, &sent);
+        if (check) {
+            stoa_buf_reset(&replica->checked);
+            stoa_reply_recorder_init(&recorder, &replica->checked);
+            reply = &recorder.reply;
+        }
+        (void)stoa_engine_apply_chosen(replica->engine, entry->slot, position, &command, reply);
         if (waiter != NULL) {
             finish(waiter);
+        }
+        if (check && recorder.error == STOA_OK &&
+            XXH3_64bits(replica->checked.data, replica->checked.length) != sent) {
+            speculation_mismatch(replica, entry->slot, position);
         }
     }
     if (result != STOA_OK) {
@@ -554,8 +612,19 @@ void replica_fast_durable(struct stoa_replica *replica, const struct stoa_paxos_
             if (!w->fast) {
                 continue;
             }
-            if (w->reply != NULL) {
+            if (w->reply != NULL && !w->speculative) {
                 w->reply->ops->status(w->reply, "OK");
+            } else if (w->reply != NULL &&
+                       stoa_reply_replay(w->request.data, w->request.length, w->reply) != STOA_OK) {
+                w->reply->ops->error(w->reply, STOA_ERR_MALFORMED,
+                                     "ERR the speculative reply does not decode");
+            }
+            if (w->speculative) {
+                replica->stats.fast_speculative++;
+                uint8_t record[SPECULATED_RECORD_BYTES];
+                stoa_bytes_put_u32(record, w->position);
+                stoa_bytes_put_u64(record + 4, XXH3_64bits(w->request.data, w->request.length));
+                (void)stoa_buf_append(&pending->speculated, record, sizeof(record));
             }
             pending->fast_waiting--;
             pending->fast_answered++;
@@ -607,6 +676,7 @@ void replica_apply_entry(struct stoa_replica *replica, const struct stoa_paxos_e
         fail_list(&pending->waiters, STOA_ERR_MALFORMED, "ERR the write was lost in its batch");
         pending->slot = 0;
     }
+    replica_speculation_applied(replica, entry);
     replica_kick(replica);
 }
 

@@ -240,6 +240,7 @@ static int receive_finish(struct stoa_replica *replica) {
 /* Reloads the engine from the received snapshot and moves the core and journal past it. */
 static int install(struct stoa_replica *replica) {
     struct stoa_engine_error error;
+    replica_speculation_stop(replica, "a snapshot was installed");
     int result = stoa_engine_reload(replica->engine, &error);
     struct stoa_engine_stats stats;
     stoa_engine_stats(replica->engine, &stats);

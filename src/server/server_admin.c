@@ -598,6 +598,12 @@ static void info_replication(struct info *info, const struct stoa_server *server
     info_line(info, "group_snapshots_started:%llu", (unsigned long long)stats.snapshots_started);
     info_line(info, "group_fast_writes:%llu", (unsigned long long)stats.fast_writes);
     info_line(info, "group_fast_writes_lost:%llu", (unsigned long long)stats.fast_writes_lost);
+    info_line(info, "group_fast_speculative:%llu", (unsigned long long)stats.fast_speculative);
+    info_line(info, "group_speculation_starts:%llu",
+              (unsigned long long)stats.speculation_starts);
+    info_line(info, "group_speculation_stops:%llu", (unsigned long long)stats.speculation_stops);
+    info_line(info, "group_speculation_mismatches:%llu",
+              (unsigned long long)stats.speculation_mismatches);
     info_line(info, "%s", "");
 }
 

@@ -507,6 +507,11 @@
 /* Slots this node proposed and still waits for, by slot modulo this: at least the core's
  * largest window, so a slot's record is only reused after the window moved past it. */
 #define STOA_REPLICA_PENDING_SLOTS 1024
+/* The leader's speculative view (replica_speculate.c) holds copies of the keys written ahead
+ * of the applied index; past these it is dropped and built again from the log in flight,
+ * which bounds its memory (a deque is copied whole the first time the view changes it). */
+#define STOA_REPLICA_VIEW_KEYS_MAX 65536
+#define STOA_REPLICA_VIEW_BYTES_MAX (64u * 1024 * 1024)
 /* A member takes a snapshot (and then compacts its journal) once a 1/this share of its log
  * ring (cluster.logSlots) was applied since its last one, whatever the entries' size: a leader
  * refuses proposals when the ring is full, so a snapshot must start well before (at a quarter

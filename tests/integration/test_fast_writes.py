@@ -1,9 +1,12 @@
 """Shows fast writes on a replica group (docs/replication.md, "Fast writes"): WRITEMODE FAST
-makes a connection's SET acknowledged once it is durable on the leader, without a majority
-(followers stopped), while a safe write and a fast INCR (whose reply needs the state) wait
-for the majority; the connection reads its own fast writes; a follower forwards fast writes;
-the fast write reaches every member once the followers are back; and a fast write whose
-leader dies before any follower has it is lost, as documented."""
+makes a connection's writes acknowledged once they are durable on the leader, without a
+majority (followers stopped), while a safe write waits for the majority; writes whose reply
+depends on the state (INCR, pushes, pops, GETSET, SET NX) are answered from the leader's
+speculative view, with the replies the group's log later gives them (the leader checks each
+one when it applies it: group_speculation_mismatches stays 0); the connection reads its own
+fast writes; a follower forwards fast writes; the writes reach every member once the
+followers are back; and fast writes whose leader dies before any follower has them are
+lost, as documented."""
 import os
 import signal
 import sys
@@ -49,9 +52,11 @@ def test_writemode_command():
 
 
 def test_fast_write_without_a_majority():
-    """With both followers stopped, a fast SET is acknowledged by the leader alone; a safe SET
-    and a fast INCR are not, and neither is a safe read (the write is not chosen yet); once
-    the followers continue, the connection reads its write and every member has it."""
+    """With both followers stopped, fast writes are acknowledged by the leader alone, those
+    whose reply depends on the state with the reply of their place in the log (after a safe
+    SET that is still waiting); a safe SET and a safe read are not answered; once the
+    followers continue, every member has every write, and the leader's check of each
+    speculative reply against the real apply found no difference."""
     with TempDir() as root:
         group = Group(root, 3, extra=SLOW_ELECTIONS)
         try:
@@ -77,30 +82,55 @@ def test_fast_write_without_a_majority():
                 if stale.get("alone") is not None:
                     raise Failure("a fast write was applied before it was chosen")
                 safe = connection(group, leader, timeout=1.0)
-                incr = connection(group, leader, timeout=1.0)
-                incr.execute_command("WRITEMODE", "FAST")
-                for label, call in (("safe SET", lambda: safe.set("alone", "v2")),
-                                    ("fast INCR", lambda: incr.incr("counter")),
-                                    ("safe GET", lambda: connection(group, leader, 1.0)
-                                     .get("alone"))):
-                    try:
-                        call()
-                        raise Failure(f"a {label} was answered without a majority")
-                    except (redis.exceptions.TimeoutError, redis.exceptions.ResponseError):
-                        pass
+                try:
+                    safe.set("alone", "v2")
+                    raise Failure("a safe SET was answered without a majority")
+                except (redis.exceptions.TimeoutError, redis.exceptions.ResponseError):
+                    pass
+                # Answered from the leader's view, which holds the safe SET above (proposed,
+                # not chosen) and each fast write before the next.
+                started = time.monotonic()
+                expected = [
+                    ("INCR counter", lambda: fast.incr("counter"), 1),
+                    ("INCRBY counter 41", lambda: fast.incrby("counter", 41), 42),
+                    ("RPUSH q a b c", lambda: fast.rpush("q", "a", "b", "c"), 3),
+                    ("LPOP q", lambda: fast.lpop("q"), b"a"),
+                    ("GETSET alone v3", lambda: fast.getset("alone", "v3"), b"v2"),
+                    ("SET alone NX", lambda: fast.set("alone", "v4", nx=True), None),
+                    ("DEL q counter nothing", lambda: fast.delete("q", "counter", "nothing"), 2),
+                    ("INCR counter again", lambda: fast.incr("counter"), 1),
+                ]
+                for label, call, want in expected:
+                    got = call()
+                    if got != want:
+                        raise Failure(f"fast {label} answered {got!r}, not {want!r}")
+                if time.monotonic() - started > 2.0:
+                    raise Failure("the fast writes waited for the stopped followers")
+                try:
+                    connection(group, leader, 1.0).get("alone")
+                    raise Failure("a safe GET was answered without a majority")
+                except (redis.exceptions.TimeoutError, redis.exceptions.ResponseError):
+                    pass
                 info = group.info(leader)
-                if info["group_fast_writes"] < 2:
+                if info["group_fast_writes"] < 2 + len(expected):
                     raise Failure(f"group_fast_writes is {info['group_fast_writes']}")
+                if info["group_fast_speculative"] < len(expected):
+                    raise Failure(f"group_fast_speculative is {info['group_fast_speculative']}")
             finally:
                 for i in followers:
                     group.nodes[i].process.send_signal(signal.SIGCONT)
-            if fast.get("alone") not in (b"v1", b"v2"):
-                raise Failure("the connection did not read its own fast write")
-            # The SET and INCR that waited are applied once the majority is back; the fast
-            # write was chosen before them, so the safe SET's value wins.
-            wait_for(lambda: all(connection(group, i).get("alone") == b"v2"
-                                 for i in group.nodes), 20, "the writes on every member")
+            if fast.get("alone") != b"v3":
+                raise Failure("the connection did not read its own fast writes")
+            def everywhere():
+                clients = [connection(group, i) for i in group.nodes]
+                return all(c.get("alone") == b"v3" and c.get("counter") == b"1" and
+                           c.exists("q") == 0 for c in clients)
+            wait_for(everywhere, 20, "the writes on every member")
             wait_for(lambda: converged(group, list(group.nodes)), 20, "equal digests")
+            info = group.info(leader)
+            if info["group_speculation_mismatches"] != 0:
+                raise Failure(f"{info['group_speculation_mismatches']} speculative replies "
+                              "differed from the log's")
         finally:
             group.stop_all()
 
@@ -143,14 +173,16 @@ def test_fast_write_lost_with_its_leader():
             for i in followers:
                 group.nodes[i].process.send_signal(signal.SIGSTOP)
             acknowledged = client.set("lost", "fast")
+            counted = client.incr("lost_counter")
             # The leader dies; so do the stopped followers, with the Accept still unread in
             # their sockets (SIGKILL works on a stopped process): no follower's journal has it.
             group.kill(leader)
             for i in followers:
                 group.kill(i)
                 group.start(i)
-            if not acknowledged:
-                raise Failure("the fast SET was not acknowledged")
+            if not acknowledged or counted != 1:
+                raise Failure(f"the fast SET and INCR were not acknowledged ({acknowledged}, "
+                              f"{counted})")
             def read(member, key):
                 """A safe GET, retried while the group elects (or hands over) a leader."""
                 def attempt():
@@ -165,7 +197,7 @@ def test_fast_write_lost_with_its_leader():
             new_leader = group.leader()
             if read(new_leader, "kept") != b"safe":
                 raise Failure("a safe write was lost with its leader")
-            if read(new_leader, "lost") is not None:
+            if read(new_leader, "lost") is not None or read(new_leader, "lost_counter"):
                 raise Failure("the fast write that no follower had survived (the test did not "
                               "show the loss it documents)")
             group.start(leader)
@@ -176,6 +208,78 @@ def test_fast_write_lost_with_its_leader():
             group.stop_all()
 
 
+def test_speculation_under_concurrent_clients():
+    """Twelve clients, fast and safe, on the leader and through followers, increment one
+    counter and push to and pop from one deque at once: every INCR reply is distinct and the
+    counter ends at their number, every element popped was pushed and none twice, every member
+    ends with the same state, and no speculative reply differed from the real one."""
+    import threading
+    with TempDir() as root:
+        group = Group(root, 3)
+        try:
+            group.start_all()
+            leader = group.leader()
+            members = list(group.nodes)
+            results = {"incr": [], "popped": [], "pushed": [], "errors": []}
+            lock = threading.Lock()
+
+            def worker(n):
+                member = members[n % len(members)] if n % 3 == 0 else leader
+                client = connection(group, member, timeout=10.0)
+                if n % 4 != 3:
+                    client.execute_command("WRITEMODE", "FAST")
+                mine = {"incr": [], "popped": [], "pushed": []}
+                try:
+                    for i in range(150):
+                        mine["incr"].append(client.incr("counter"))
+                        element = f"{n}-{i}"
+                        client.rpush("deque", element)
+                        mine["pushed"].append(element)
+                        if i % 2 == 1:
+                            got = client.lpop("deque")
+                            if got is not None:
+                                mine["popped"].append(got.decode())
+                except redis.exceptions.RedisError as error:
+                    mine["error"] = str(error)
+                with lock:
+                    for key in ("incr", "popped", "pushed"):
+                        results[key].extend(mine[key])
+                    if "error" in mine:
+                        results["errors"].append(mine["error"])
+
+            threads = [threading.Thread(target=worker, args=(n,)) for n in range(12)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(120)
+            if results["errors"]:
+                raise Failure(f"clients failed: {results['errors'][:3]}")
+            incr = results["incr"]
+            if len(incr) != 12 * 150 or sorted(incr) != list(range(1, len(incr) + 1)):
+                raise Failure(f"INCR replies are not 1..{len(incr)} each once")
+            popped = results["popped"]
+            if len(set(popped)) != len(popped) or not set(popped) <= set(results["pushed"]):
+                raise Failure("an element was popped twice, or one never pushed was popped")
+            wait_for(lambda: converged(group, members), 20, "equal digests")
+            for i in members:
+                client = connection(group, i)
+                client.execute_command("READONLY")
+                if int(client.get("counter")) != len(incr):
+                    raise Failure(f"member {i}: counter is not {len(incr)}")
+                left = [e.decode() for e in client.lrange("deque", 0, -1)]
+                if sorted(left + popped) != sorted(results["pushed"]):
+                    raise Failure(f"member {i}: the deque lost or gained elements")
+            info = group.info(leader)
+            if info["group_fast_speculative"] == 0:
+                raise Failure("no write was answered from the leader's view")
+            if info["group_speculation_mismatches"] != 0:
+                raise Failure(f"{info['group_speculation_mismatches']} speculative replies "
+                              "differed from the log's")
+        finally:
+            group.stop_all()
+
+
 if __name__ == "__main__":
     sys.exit(main([test_writemode_command, test_fast_write_without_a_majority,
-                   test_fast_write_through_a_follower, test_fast_write_lost_with_its_leader]))
+                   test_fast_write_through_a_follower, test_fast_write_lost_with_its_leader,
+                   test_speculation_under_concurrent_clients]))

@@ -336,6 +336,70 @@ def client_loop(network, histories, process, stop, seed, args, began):
             stop.wait(0.05)
 
 
+class FastTally:
+    """What the fast clients saw (their keys are apart and not checked for linearizability:
+    a fast write may be lost by design, docs/replication.md)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.outcomes = {"ok": 0, "fail": 0, "info": 0}
+
+    def add(self, outcome):
+        with self.lock:
+            self.outcomes[outcome] += 1
+
+
+def fast_client_loop(network, tally, stop, seed, args):
+    """A fast client: WRITEMODE FAST, then INCRBY, RPUSH, LPOP, GETSET and SET NX on keys of
+    its own kind, through random members. Its writes are answered from the leader's
+    speculative view (docs/replication.md), in the same log as the checked clients' writes;
+    the run then requires that no leader logged a speculative reply the log did not give."""
+    rng = random.Random(seed)
+    clients = {}
+    while not stop.is_set():
+        i = rng.choice(sorted(network.names))
+        if i not in clients:
+            client = redis.Redis(host=network.address(i), port=RESP_PORT, socket_timeout=3,
+                                 socket_connect_timeout=1, single_connection_client=True)
+            outcome, _ = attempt(client, ("WRITEMODE", "FAST"))
+            if outcome != "ok":
+                client.close()
+                tally.add(outcome)
+                stop.wait(0.05)
+                continue
+            clients[i] = client
+        key = rng.randrange(args.keys)
+        roll = rng.random()
+        if roll < 0.35:
+            command = ("INCRBY", f"fc{key}", rng.randrange(1, 6))
+        elif roll < 0.6:
+            command = ("RPUSH", f"fd{key}", rng.randrange(1000))
+        elif roll < 0.8:
+            command = ("LPOP", f"fd{key}")
+        elif roll < 0.9:
+            command = ("GETSET", f"fr{key}", rng.randrange(1000))
+        else:
+            command = ("SET", f"fr{key}", rng.randrange(1000), "NX")
+        outcome, _ = attempt(clients[i], command)
+        tally.add(outcome)
+        if outcome != "ok":
+            clients.pop(i).close()
+            stop.wait(0.05)
+
+
+MISMATCH = "answered from the leader's view with a reply the log does not give"
+
+
+def log_count(root, text):
+    """How many lines of the members' logs (every run of each member) hold text."""
+    count = 0
+    for name in os.listdir(root):
+        if name.endswith(".log"):
+            with open(os.path.join(root, name), encoding="utf-8", errors="replace") as f:
+                count += sum(text in line for line in f)
+    return count
+
+
 class Nemesis:
     """Injects one fault (sometimes two) at a time, holds it, heals it, rests."""
 
@@ -469,6 +533,25 @@ def group_status(network, i):
         client.close()
 
 
+def speculation_counts(network, members):
+    """The members' speculation counters (INFO replication; since each one's last start)."""
+    total = {}
+    for i in members:
+        client = redis.Redis(host=network.address(i), port=RESP_PORT, socket_timeout=2,
+                             socket_connect_timeout=1)
+        try:
+            info = client.info("replication")
+        except redis.exceptions.RedisError:
+            continue
+        finally:
+            client.close()
+        for name in ("group_fast_writes", "group_fast_speculative", "group_speculation_starts",
+                     "group_speculation_stops", "group_speculation_mismatches",
+                     "group_fast_writes_lost"):
+            total[name] = total.get(name, 0) + int(info.get(name, 0))
+    return total
+
+
 def wait_for(condition, seconds, what):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -557,6 +640,9 @@ def main():
                                       "temporary directory, kept)")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--fast-clients", type=int, default=2,
+                        help="clients writing in fast mode on keys of their own (unchecked "
+                             "histories; speculative replies are checked by the leaders)")
     parser.add_argument("--keys", type=int, default=4, help="keys per model")
     parser.add_argument("--key-seconds", type=float, default=10,
                         help="a new set of keys every this many seconds")
@@ -585,6 +671,7 @@ def main():
     network = Network(5)
     members = {}
     histories = Histories(root)
+    tally = FastTally()
     stop = threading.Event()
     threads = []
     summary = {"seed": seed, "dir": root, "duration_s": args.duration}
@@ -600,6 +687,11 @@ def main():
             thread = threading.Thread(target=client_loop, daemon=True,
                                       args=(network, histories, process, stop,
                                             seed * 131 + process, args, began))
+            thread.start()
+            threads.append(thread)
+        for n in range(args.fast_clients):
+            thread = threading.Thread(target=fast_client_loop, daemon=True,
+                                      args=(network, tally, stop, seed * 137 + n, args))
             thread.start()
             threads.append(thread)
         nemesis = Nemesis(args, network, members, histories, log, random.Random(seed))
@@ -635,6 +727,11 @@ def main():
         state = wait_for(lambda: converged(network, sorted(members)), 120,
                          "every member at the same applied index and digest")
         checks = [check(args, root, model) for model in MODELS]
+        mismatches = log_count(root, MISMATCH)
+        summary["fast"] = {"outcomes": dict(tally.outcomes), "speculation_mismatches": mismatches,
+                           "lost_warnings": log_count(root, "fast writes lost"),
+                           "counters_since_last_starts": speculation_counts(network,
+                                                                            sorted(members))}
         summary.update({
             "operations": dict(histories.ops), "outcomes": dict(histories.outcomes),
             "keys": {m: len(k) for m, k in histories.keys.items()},
@@ -646,7 +743,10 @@ def main():
         if not live:
             log.event("liveness", writes_after_healing=healed_writes,
                       verdict="the healed group acknowledged almost no writes in 5 s")
-        status = 0 if all(c["exit"] == 0 for c in checks) and live else 1
+        if mismatches:
+            log.event("speculation", verdict=f"{mismatches} speculative replies differed from "
+                                             "the log's (member logs)")
+        status = 0 if all(c["exit"] == 0 for c in checks) and live and not mismatches else 1
         summary["result"] = "pass" if status == 0 else "FAIL"
     except Exception as error:  # the run itself failed: say so, keep the evidence
         summary["result"] = f"error: {error}"
