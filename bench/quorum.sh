@@ -5,8 +5,9 @@
 # etcd: committed by Raft with its WAL fsync).
 #   - etcd over its HTTP/JSON gateway (POST /v3/kv/put), load from wrk;
 #   - stoa over HTTP/JSON (PUT /v1/kv/{key}), load from wrk, when group members serve HTTP;
-#   - stoa over RESP (SET), load from redis-benchmark, safe and fast writes (fast: answered
-#     once durable on the leader, before a majority has them; not a quorum write);
+#   - stoa over RESP (SET, and INCR, whose reply depends on the state), load from
+#     redis-benchmark, safe and fast writes (fast: answered once durable on the leader, before a
+#     majority has them, INCR from the leader's speculative view; not a quorum write);
 # each with 1 client and with 64 clients, sent to the leader. Then the cost of a safe
 # (linearizable) read against a fast one on stoa: GET on the leader (safe, lease), on a
 # follower (safe: forwarded to the leader) and on a follower with fast reads.
@@ -137,7 +138,7 @@ print(ops, p50, p99)'
 }
 
 # redis-benchmark; prints "ops p50_ms p99_ms".
-resp_run() { # $1 clients, $2 port, $3 test (set|get)
+resp_run() { # $1 clients, $2 port, $3 test (set|get|incr)
   local requests=$(( $1 == 1 ? 2000 : 100000 ))
   redis-benchmark -p "$2" -t "$3" -c "$1" -n "$requests" -r 100000 --csv 2>/dev/null |
     /usr/bin/python3 -c '
@@ -211,6 +212,9 @@ for clients in 1 64; do
   for _ in $(seq "$RUNS"); do
     resp_run "$clients" "${STOA_RESP[$leader]}" set
   done | row "stoa, RESP, SET" "$clients"
+  for _ in $(seq "$RUNS"); do
+    resp_run "$clients" "${STOA_RESP[$leader]}" incr
+  done | row "stoa, RESP, INCR" "$clients"
   stop_all
 
   # Fast writes: acknowledged once durable on the leader (docs/replication.md).
@@ -219,6 +223,10 @@ for clients in 1 64; do
   for _ in $(seq "$RUNS"); do
     resp_run "$clients" "${STOA_RESP[$leader]}" set
   done | row "stoa, RESP, SET, storageMode fast" "$clients"
+  # INCR's reply depends on the state: answered from the leader's speculative view.
+  for _ in $(seq "$RUNS"); do
+    resp_run "$clients" "${STOA_RESP[$leader]}" incr
+  done | row "stoa, RESP, INCR, storageMode fast (speculative)" "$clients"
   stop_all
 done
 
