@@ -41,6 +41,7 @@ struct paxos_peer {
     uint64_t snapshot_tick; /* last tick we asked the driver to send it a snapshot */
     bool snapshot_sent;
     uint64_t commit_index;  /* as it last reported */
+    uint64_t commit_sent;   /* the highest commit index sent to it (in any message) */
     uint32_t accept_intent; /* 1 + index of its pending ACCEPT intent, 0 if none */
     /* Candidate bookkeeping. */
     bool promised;

@@ -224,6 +224,46 @@ static void build_messages(struct stoa_paxos *paxos, struct stoa_paxos_ready *re
     }
     ready->messages = paxos->out_messages;
     ready->message_count = builder.message_count;
+    for (uint32_t i = 0; i < builder.message_count; i++) {
+        const struct stoa_paxos_message *message = &paxos->out_messages[i];
+        int peer = paxos_peer_index(paxos, message->to);
+        if (peer > 0 && (message->type == STOA_PAXOS_MSG_ACCEPT ||
+                         message->type == STOA_PAXOS_MSG_HEARTBEAT) &&
+            message->commit_index > paxos->peers[peer].commit_sent) {
+            paxos->peers[peer].commit_sent = message->commit_index;
+        }
+    }
+}
+
+/* The leader tells a follower of a commit at once when nothing else would carry it: without
+ * this, a follower learns of its last slots only at the next heartbeat (a blocked pop there,
+ * or a fast read, waits that long on an idle group). The notice is a heartbeat of the
+ * current round (no new round: its acknowledgement renews nothing the round's first one did
+ * not). Under load every batch sends ACCEPTs, which carry the commit index, so none goes. */
+static void commit_notices(struct stoa_paxos *paxos) {
+    if (paxos->role != STOA_PAXOS_LEADER || !paxos->leader_ready || paxos->round == 0) {
+        return;
+    }
+    for (uint32_t i = 1; i < paxos->peer_count; i++) {
+        struct paxos_peer *peer = &paxos->peers[i];
+        if (peer->id == 0 || peer->accept_intent > 0 || peer->commit_sent >= paxos->commit_index) {
+            continue;
+        }
+        bool heartbeat_queued = false;
+        for (uint32_t k = 0; k < paxos->intent_count && !heartbeat_queued; k++) {
+            const struct stoa_paxos_message *intent = &paxos->intents[k].message;
+            heartbeat_queued = intent->type == STOA_PAXOS_MSG_HEARTBEAT && intent->to == peer->id;
+        }
+        if (heartbeat_queued) {
+            continue;
+        }
+        struct stoa_paxos_message *message =
+            paxos_outbox_add(paxos, STOA_PAXOS_MSG_HEARTBEAT, peer->id);
+        if (message != NULL) {
+            message->ballot = paxos->own_ballot;
+            message->round = paxos->round;
+        }
+    }
 }
 
 static void build_writes(struct stoa_paxos *paxos, struct stoa_paxos_ready *ready) {
@@ -264,6 +304,7 @@ bool stoa_paxos_ready(struct stoa_paxos *paxos, struct stoa_paxos_ready *ready) 
             paxos_heartbeat_send(paxos);
         }
     }
+    commit_notices(paxos);
     *ready = (struct stoa_paxos_ready){0};
     paxos->out_entry_count = 0;
     ready->promised_changed =

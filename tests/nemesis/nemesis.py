@@ -359,8 +359,13 @@ def fast_client_loop(network, tally, stop, seed, args):
     while not stop.is_set():
         i = rng.choice(sorted(network.names))
         if i not in clients:
-            client = redis.Redis(host=network.address(i), port=RESP_PORT, socket_timeout=3,
-                                 socket_connect_timeout=1, single_connection_client=True)
+            try:  # a single-connection client connects here, and the member may be down
+                client = redis.Redis(host=network.address(i), port=RESP_PORT, socket_timeout=3,
+                                     socket_connect_timeout=1, single_connection_client=True)
+            except (redis.exceptions.RedisError, OSError):
+                tally.add("fail")
+                stop.wait(0.05)
+                continue
             outcome, _ = attempt(client, ("WRITEMODE", "FAST"))
             if outcome != "ok":
                 client.close()
@@ -662,6 +667,10 @@ def main():
     if why:
         print(f"nemesis: skipped: {why}", file=sys.stderr)
         return SKIP
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")  # the cleanup below still runs
+
+    signal.signal(signal.SIGTERM, interrupted)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1 << 32)
     root = args.dir or tempfile.mkdtemp(prefix="stoa-nemesis-")
     os.makedirs(root, exist_ok=True)

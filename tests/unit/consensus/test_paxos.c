@@ -160,6 +160,28 @@ static void test_three_elect_highest_and_replicate(void **state) {
     h_free(&cluster);
 }
 
+/* On an idle group a follower learns that a slot is chosen as soon as the leader does,
+ * without waiting for the next heartbeat: no tick runs between the proposal and the check. */
+static void test_commit_reaches_followers_without_a_tick(void **state) {
+    (void)state;
+    start_all(3, members3, 12);
+    assert_int_equal(elect(100), 3);
+    for (int i = 0; i < 5; i++) {
+        h_tick(&cluster, NULL); /* settle: every follower knows every slot so far */
+    }
+    uint64_t before[4];
+    for (uint32_t id = 1; id <= 3; id++) {
+        before[id] = h_node(&cluster, id)->applied;
+    }
+    propose(3, "prompt");
+    h_flush(&cluster, NULL);
+    for (uint32_t id = 1; id <= 3; id++) {
+        assert_int_equal(h_node(&cluster, id)->applied, before[id] + 1);
+    }
+    assert_false(cluster.violation);
+    h_free(&cluster);
+}
+
 /* PREPARE: a lower ballot is refused (NACK ballot); a higher one is refused while the lease
  * of a leader heard recently runs (NACK lease, here the lease a restart assumes), and then
  * promised; the PROMISE is sent only after the promise is persisted (same batch). */
@@ -1005,6 +1027,7 @@ int main(void) {
         cmocka_unit_test(test_ballot_order),
         cmocka_unit_test(test_single_node_commits_after_persist),
         cmocka_unit_test(test_three_elect_highest_and_replicate),
+        cmocka_unit_test(test_commit_reaches_followers_without_a_tick),
         cmocka_unit_test(test_on_prepare),
         cmocka_unit_test(test_on_accept_and_promise_reports_entries),
         cmocka_unit_test(test_recovery_adopts_fills_reproposes),
