@@ -625,6 +625,9 @@ int stoa_paxos_snapshot_installed(struct stoa_paxos *paxos, uint64_t index, cons
     paxos->applied_index = index;
     paxos_members_set(paxos, members, member_count);
     paxos_commit_advance(paxos);
+    /* A new leader may be sent a snapshot that covers the slots it was recovering (by an
+     * acceptor that compacted past them): its recovery is then done. */
+    paxos_leader_check_ready(paxos);
     paxos->catchup_sent = false;
     STOA_LOG_INFO(paxos->log, PAXOS_MODULE, "snapshot installed", STOA_FIELD_UINT("index", index));
     /* Tell the leader where we are, so it resumes from here. */
