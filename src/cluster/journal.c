@@ -422,6 +422,49 @@ int stoa_journal_compact(struct stoa_journal *journal, uint64_t snapshot_index,
     return result;
 }
 
+int stoa_journal_compact_from(struct stoa_journal *journal, const struct stoa_paxos *paxos,
+                              uint64_t snapshot_index, const uint32_t *members,
+                              uint32_t member_count) {
+    STOA_ASSERT(journal != NULL && paxos != NULL && member_count <= STOA_PAXOS_MEMBERS_MAX);
+    struct stoa_paxos_status status;
+    stoa_paxos_status(paxos, &status);
+    uint64_t kept_after = status.snapshot_index > snapshot_index ? status.snapshot_index
+                                                                  : snapshot_index;
+    int result = stoa_wal_sync(journal->wal);
+    uint64_t first_new = stoa_wal_last_index(journal->wal) + 1;
+    if (result == STOA_OK) {
+        result = write_promise(journal, status.promised);
+    }
+    if (result == STOA_OK) {
+        result = write_snapshot(journal, kept_after, members, member_count);
+    }
+    for (uint64_t slot = kept_after + 1; slot <= status.last_slot && result == STOA_OK; slot++) {
+        struct stoa_paxos_entry entry;
+        if (stoa_paxos_entry_get(paxos, slot, &entry)) {
+            result = write_entry(journal, &entry);
+        }
+    }
+    if (result == STOA_OK) {
+        result = write_commit(journal, status.commit_index > kept_after ? status.commit_index
+                                                                        : kept_after);
+    }
+    if (result == STOA_OK) {
+        result = stoa_wal_sync(journal->wal);
+    }
+    if (result == STOA_OK) {
+        result = stoa_wal_truncate_before(journal->wal, first_new);
+    }
+    if (result == STOA_OK) {
+        journal->promised = status.promised;
+        journal->commit_index = status.commit_index;
+        journal->snapshot_index = kept_after;
+        journal->entry_count = 0; /* the core holds them; nothing here borrows them */
+        journal->member_count = member_count;
+        memcpy(journal->members, members, member_count * sizeof(*members));
+    }
+    return result;
+}
+
 bool stoa_journal_pending(const struct stoa_journal *journal) {
     return stoa_wal_last_index(journal->wal) > stoa_wal_durable_index(journal->wal);
 }

@@ -76,6 +76,15 @@ int stoa_journal_flush(struct stoa_journal *journal);
 int stoa_journal_compact(struct stoa_journal *journal, uint64_t snapshot_index,
                          const uint32_t *members, uint32_t member_count);
 
+/* The same compaction, from the live state the core holds (its promise, commit index and
+ * every entry it holds above the snapshot) instead of reading the whole log back: a member
+ * compacts without replaying the journal in its event loop. The core's state is at least
+ * what was written (it wrote it), so writing it may make some of it durable early, which is
+ * always allowed. Returns 0 or an error (the journal is still whole). */
+int stoa_journal_compact_from(struct stoa_journal *journal, const struct stoa_paxos *paxos,
+                              uint64_t snapshot_index, const uint32_t *members,
+                              uint32_t member_count);
+
 /* Whether records were written since the last flush. */
 bool stoa_journal_pending(const struct stoa_journal *journal);
 

@@ -256,7 +256,8 @@ static int install(struct stoa_replica *replica) {
     uint32_t count = replica->receiving.voter_count;
     result = stoa_paxos_snapshot_installed(replica->paxos, stats.applied_index, ids, count);
     if (result == STOA_OK) {
-        result = stoa_journal_compact(replica->journal, stats.applied_index, ids, count);
+        result = stoa_journal_compact_from(replica->journal, replica->paxos, stats.applied_index,
+                                           ids, count);
     }
     if (result == STOA_OK) {
         replica->compacted_index = stats.applied_index;
@@ -354,14 +355,15 @@ void replica_snapshot_compact(struct stoa_replica *replica) {
     int64_t start_ns = stoa_env_monotonic_ns(replica->env);
     int result = stoa_paxos_compact(replica->paxos, stats.snapshot_index);
     if (result == STOA_OK) {
-        result = stoa_journal_compact(replica->journal, stats.snapshot_index, ids, count);
+        result = stoa_journal_compact_from(replica->journal, replica->paxos,
+                                           stats.snapshot_index, ids, count);
     }
     uint64_t usec = (uint64_t)(stoa_env_monotonic_ns(replica->env) - start_ns) / 1000;
     if (result != STOA_OK) {
         STOA_LOG_WARN(replica->log, MODULE, "log compaction failed",
                       STOA_FIELD_UINT("index", stats.snapshot_index), STOA_FIELD_ERR(result));
     } else {
-        /* The journal is read back and rewritten in the loop: the group waits meanwhile. */
+        /* The live state is rewritten in the loop (two syncs): the member waits that long. */
         STOA_LOG_INFO(replica->log, MODULE, "journal compacted",
                       STOA_FIELD_UINT("index", stats.snapshot_index),
                       STOA_FIELD_UINT("usec", usec));

@@ -50,7 +50,8 @@ void sim_member_compact(struct sim_world *world, struct sim_member *member) {
     if (stoa_paxos_compact(member->paxos, stats.snapshot_index) != STOA_OK) {
         return; /* the commit record is not durable yet: at a later tick */
     }
-    int result = stoa_journal_compact(member->journal, stats.snapshot_index, ids, count);
+    int result = stoa_journal_compact_from(member->journal, member->paxos, stats.snapshot_index,
+                                           ids, count);
     if (result == STOA_OK) {
         member->compacted_index = stats.snapshot_index;
     } else if (stoa_journal_failure(member->journal) != STOA_OK) {
@@ -180,7 +181,7 @@ void sim_member_on_snapshot(struct sim_world *world, struct sim_member *member,
     }
     result = stoa_paxos_snapshot_installed(member->paxos, index, ids, count);
     if (result == STOA_OK) {
-        result = stoa_journal_compact(member->journal, index, ids, count);
+        result = stoa_journal_compact_from(member->journal, member->paxos, index, ids, count);
     }
     if (result != STOA_OK) {
         sim_member_stop(member);
