@@ -194,6 +194,10 @@ static int take_over(struct stoa_overlay *overlay, int64_t now_ms, const void *k
     if (result != STOA_OK) {
         return result;
     }
+    if (overlay->copy_bytes_max != 0 && stoa_value_footprint(found) > overlay->copy_bytes_max) {
+        overlay->declined = true;
+        return STOA_ERR_TOO_LARGE;
+    }
     struct stoa_value copy;
     stoa_value_init(&copy);
     result = stoa_value_copy(&copy, found);
@@ -210,6 +214,18 @@ static int take_over(struct stoa_overlay *overlay, int64_t now_ms, const void *k
     }
     stoa_value_free(&copy); /* holds nothing once put took it */
     return result;
+}
+
+void stoa_overlay_copy_limit_set(struct stoa_overlay *overlay, size_t bytes) {
+    STOA_ASSERT(overlay != NULL);
+    overlay->copy_bytes_max = bytes;
+}
+
+bool stoa_overlay_take_declined(struct stoa_overlay *overlay) {
+    STOA_ASSERT(overlay != NULL);
+    bool declined = overlay->declined;
+    overlay->declined = false;
+    return declined;
 }
 
 /* ---- the overlay as a backend ---- */

@@ -53,6 +53,8 @@ struct stoa_overlay {
     struct stoa_map owned;        /* key -> struct owned_key (overlay.c), which holds the key */
     size_t owned_bytes;           /* footprint of the owned set's blocks */
     bool flushed;                 /* a FLUSHALL hides every key not owned */
+    size_t copy_bytes_max;        /* 0: no limit; see stoa_overlay_copy_limit_set */
+    bool declined;                /* a copy was refused for its size since the last take */
     struct stoa_backend backend;  /* what stoa_overlay_backend returns */
 };
 
@@ -79,6 +81,15 @@ size_t stoa_overlay_key_count(const struct stoa_overlay *overlay);
  * plus the owned set's blocks, each with its allocation header. Map bucket arrays are not
  * counted, as in the keyspace. */
 size_t stoa_overlay_used_bytes(const struct stoa_overlay *overlay);
+
+/* Refuses to take over (copy) a base value whose footprint is past bytes (0: no limit): the
+ * operation then fails with STOA_ERR_TOO_LARGE and changes nothing, and
+ * stoa_overlay_take_declined says so, so the caller can tell that refusal (its own, not the
+ * command's) from a real error. Copying a large deque for every view would cost its size. */
+void stoa_overlay_copy_limit_set(struct stoa_overlay *overlay, size_t bytes);
+
+/* Whether a copy was refused for its size since the last call; resets it. */
+bool stoa_overlay_take_declined(struct stoa_overlay *overlay);
 
 /* Whether a FLUSHALL was applied to the view since the last clear. */
 bool stoa_overlay_flushed(const struct stoa_overlay *overlay);

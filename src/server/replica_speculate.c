@@ -43,6 +43,7 @@ struct speculation {
     bool used; /* a write wanted the view since it last caught up */
     struct stoa_paxos_ballot ballot; /* the ballot the view was built under */
     uint64_t through;                /* the slots up to here are in the view */
+    uint64_t start_after; /* after a failure: not built again before this slot is applied */
     int64_t clock_ms;                /* the view's log clock */
     uint64_t slot_hash[STOA_REPLICA_PENDING_SLOTS]; /* value hash of each slot in the view */
     uint64_t slot_of[STOA_REPLICA_PENDING_SLOTS];
@@ -63,6 +64,7 @@ int replica_speculation_init(struct stoa_replica *replica) {
     uint64_t seeds[2];
     stoa_env_random_bytes(replica->env, seeds, sizeof(seeds));
     stoa_overlay_init(&view->overlay, base, seeds[0]);
+    stoa_overlay_copy_limit_set(&view->overlay, STOA_REPLICA_VIEW_COPY_BYTES_MAX);
     stoa_session_table_init(&view->sessions, 1, seeds[1]);
     stoa_apply_state_init(&view->apply, stoa_overlay_backend(&view->overlay), &view->sessions);
     replica->speculation = view;
@@ -131,6 +133,9 @@ static int view_apply(struct speculation *view, const struct stoa_command *comma
     }
     /* The index only names sessions, which the view never holds. */
     int result = stoa_apply(&view->apply, 1, &timed, reply);
+    if (stoa_overlay_take_declined(&view->overlay)) {
+        return STOA_ERR_TOO_LARGE; /* a value too large to copy: the view cannot follow */
+    }
     if (result == STOA_ERR_NOMEM) {
         return result;
     }
@@ -197,7 +202,7 @@ static bool start(struct stoa_replica *replica, const struct stoa_paxos_status *
     }
     struct stoa_engine_stats stats;
     stoa_engine_stats(replica->engine, &stats);
-    if (status->last_slot < stats.applied_index ||
+    if (stats.applied_index < view->start_after || status->last_slot < stats.applied_index ||
         status->last_slot - stats.applied_index >= STOA_REPLICA_PENDING_SLOTS) {
         return false;
     }
@@ -221,7 +226,9 @@ static bool start(struct stoa_replica *replica, const struct stoa_paxos_status *
         result = view_apply_body(view, replica->batch.data, replica->batch.length);
     }
     if (result != STOA_OK) {
+        /* A command in flight the view cannot take: not again until it is applied. */
         stoa_overlay_clear(&view->overlay);
+        view->start_after = status->last_slot + 1;
         return false;
     }
     view->through = status->last_slot;
@@ -269,7 +276,9 @@ bool replica_speculation_append(struct stoa_replica *replica, const struct stoa_
         reply = &view->recorder.reply;
     }
     if (view_apply(view, command, reply) != STOA_OK) {
+        /* It is in the batch: a view built before its slot is applied would fail on it. */
         replica_speculation_stop(replica, "a command the view could not apply");
+        view->start_after = view->through + 1;
         return false;
     }
     return recorded != NULL && view->recorder.error == STOA_OK;

@@ -512,6 +512,9 @@
  * which bounds its memory (a deque is copied whole the first time the view changes it). */
 #define STOA_REPLICA_VIEW_KEYS_MAX 65536
 #define STOA_REPLICA_VIEW_BYTES_MAX (64u * 1024 * 1024)
+/* The view copies a key the first time it changes it; a larger value (a long deque) is not
+ * copied (the write is served safe), since each new view would copy it again. */
+#define STOA_REPLICA_VIEW_COPY_BYTES_MAX (256u * 1024)
 /* A member takes a snapshot (and then compacts its journal) once a 1/this share of its log
  * ring (cluster.logSlots) was applied since its last one, whatever the entries' size: a leader
  * refuses proposals when the ring is full, so a snapshot must start well before (at a quarter

@@ -228,6 +228,34 @@ static void test_lookup_for_write_copies(void **state) {
     fixture_done(&f);
 }
 
+/* With a copy limit, a base value larger than it is not taken over: the write fails with
+ * TOO_LARGE, nothing changes, and take_declined says it was the limit (once). A put, which
+ * copies nothing, still works, and a small value is still copied. */
+static void test_copy_limit(void **state) {
+    (void)state;
+    static struct fixture f;
+    fixture_init(&f);
+    const struct stoa_value *deque = NULL;
+    assert_int_equal(stoa_backend_lookup(f.view, NOW, "l", 1, &deque, NULL), STOA_OK);
+    stoa_overlay_copy_limit_set(&f.overlay, stoa_value_footprint(deque) - 1);
+    struct stoa_value *value = NULL;
+    size_t footprint = 0;
+    assert_int_equal(stoa_backend_lookup_for_write(f.view, NOW, "l", 1, &value, &footprint),
+                     STOA_ERR_TOO_LARGE);
+    assert_true(stoa_overlay_take_declined(&f.overlay));
+    assert_false(stoa_overlay_take_declined(&f.overlay));
+    assert_int_equal(stoa_backend_expiry_set(f.view, NOW, "l", 1, 9000), STOA_ERR_TOO_LARGE);
+    assert_true(stoa_overlay_take_declined(&f.overlay));
+    assert_int_equal(stoa_overlay_key_count(&f.overlay), 0);
+    assert_int_equal(stoa_backend_lookup_for_write(f.view, NOW, "s", 1, &value, &footprint),
+                     STOA_OK);
+    stoa_backend_release(f.view, value);
+    assert_false(stoa_overlay_take_declined(&f.overlay));
+    assert_int_equal(put_text(f.view, NOW, "l", "replaced", 0), STOA_OK);
+    assert_text(f.view, NOW, "l", "replaced", 0);
+    fixture_done(&f);
+}
+
 /* A deque emptied in the view is deleted there and does not come back from base. */
 static void test_emptied_deque_stays_gone(void **state) {
     (void)state;
@@ -966,6 +994,7 @@ int main(void) {
         cmocka_unit_test(test_remove_does_not_fall_through),
         cmocka_unit_test(test_lookup_for_write_copies),
         cmocka_unit_test(test_emptied_deque_stays_gone),
+        cmocka_unit_test(test_copy_limit),
         cmocka_unit_test(test_expiry),
         cmocka_unit_test(test_flush_hides_base),
         cmocka_unit_test(test_rename),
