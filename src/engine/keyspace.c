@@ -416,6 +416,12 @@ size_t stoa_keyspace_volatile_count(const struct stoa_keyspace *keyspace) {
     return stoa_heap_count(&keyspace->expiry);
 }
 
+int64_t stoa_keyspace_next_expiry(const struct stoa_keyspace *keyspace) {
+    STOA_ASSERT(keyspace != NULL);
+    const struct stoa_heap_node *node = stoa_heap_peek(&keyspace->expiry);
+    return node != NULL ? node->priority : 0;
+}
+
 size_t stoa_keyspace_used_bytes(const struct stoa_keyspace *keyspace) {
     STOA_ASSERT(keyspace != NULL);
     return keyspace->used_bytes;

@@ -158,6 +158,9 @@ size_t stoa_keyspace_volatile_count(const struct stoa_keyspace *keyspace);
 
 size_t stoa_keyspace_used_bytes(const struct stoa_keyspace *keyspace);
 
+/* The nearest expiry of any key held (expired ones included), or 0 when no key has one. */
+int64_t stoa_keyspace_next_expiry(const struct stoa_keyspace *keyspace);
+
 /* Keys evicted for memory, and expired keys reclaimed, since init. */
 uint64_t stoa_keyspace_evicted_count(const struct stoa_keyspace *keyspace);
 uint64_t stoa_keyspace_expired_count(const struct stoa_keyspace *keyspace);

@@ -258,6 +258,7 @@ static void on_tick(void *context) {
     }
     int64_t now_ms = stoa_env_monotonic_ms(replica->env);
     replica_expire(replica, now_ms);
+    replica_clock_tick(replica);
     replica_snapshot_tick(replica, now_ms);
     replica_snapshot_compact(replica);
     maybe_snapshot(replica);

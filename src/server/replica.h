@@ -229,6 +229,7 @@ struct stoa_replica_stats {
     uint64_t speculation_starts; /* the view built from the log */
     uint64_t speculation_stops;  /* the view dropped (it could not follow the log) */
     uint64_t speculation_mismatches; /* a speculative reply the real apply did not give: a bug */
+    uint64_t clock_entries; /* stamped no-ops proposed to move the log's clock (idle group) */
 };
 void stoa_replica_stats(const struct stoa_replica *replica, struct stoa_replica_stats *stats);
 

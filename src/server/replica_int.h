@@ -145,6 +145,7 @@ struct stoa_replica {
     uint64_t compacted_index; /* the core and journal dropped slots up to here */
     uint64_t journal_bytes_at_snapshot; /* stoa_journal_bytes when the last snapshot began */
     uint64_t fast_slot_max; /* the highest slot with a fast write answered: safe reads wait */
+    int64_t clock_proposed_ms; /* real time of the last clock entry (replica_clock_tick) */
     struct member_change changes[STOA_REPLICA_MEMBER_CHANGES_KEPT];
     uint64_t change_count;
     uint8_t *chunk; /* STOA_REPLICA_SNAPSHOT_CHUNK_BYTES */
@@ -191,6 +192,9 @@ void replica_serve_ready_reads(struct stoa_replica *replica);
 void replica_on_forward(struct stoa_replica *replica, uint32_t from, const uint8_t *data,
                         size_t length);
 void replica_on_forward_reply(struct stoa_replica *replica, const uint8_t *data, size_t length);
+/* On an idle leader with a key expired on the wall clock but not on the log's: proposes a
+ * stamped no-op, so every member's log clock moves and the key is reclaimed. */
+void replica_clock_tick(struct stoa_replica *replica);
 /* Fails waiters past their deadline. */
 void replica_expire(struct stoa_replica *replica, int64_t now_ms);
 /* Fails every waiter (stop). */

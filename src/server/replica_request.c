@@ -802,6 +802,35 @@ void replica_serve_ready_reads(struct stoa_replica *replica) {
     }
 }
 
+/* ---- the log's clock on an idle group ---- */
+
+void replica_clock_tick(struct stoa_replica *replica) {
+    bool ready = false;
+    if (leader_of(replica, &ready) != replica->options.self_id || !ready ||
+        replica->batch_count > 0) {
+        return;
+    }
+    const struct stoa_keyspace *keyspace = stoa_engine_keyspace(replica->engine);
+    int64_t next = stoa_keyspace_next_expiry(keyspace);
+    int64_t now = stoa_env_real_ms(replica->env);
+    /* Keys expired on the log's clock are reclaimed by the engine's own expiry already. */
+    if (next == 0 || next > now || next <= stoa_engine_log_clock(replica->engine) ||
+        now - replica->clock_proposed_ms < STOA_REPLICA_CLOCK_INTERVAL_MS) {
+        return;
+    }
+    struct stoa_command noop = {.opcode = STOA_OP_NOOP, .stamp_ms = now};
+    if (stoa_batch_command_append(&replica->batch, &noop) != STOA_OK) {
+        return;
+    }
+    replica->batch_count++;
+    replica->clock_proposed_ms = now;
+    replica->stats.clock_entries++;
+    if (replica_speculation_ready(replica, false)) {
+        (void)replica_speculation_append(replica, &noop, NULL);
+    }
+    replica_kick(replica);
+}
+
 /* ---- deadlines and stopping ---- */
 
 static void expire_list(struct waiter_list *list, int64_t now_ms, size_t *failed) {

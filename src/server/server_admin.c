@@ -604,6 +604,7 @@ static void info_replication(struct info *info, const struct stoa_server *server
     info_line(info, "group_speculation_stops:%llu", (unsigned long long)stats.speculation_stops);
     info_line(info, "group_speculation_mismatches:%llu",
               (unsigned long long)stats.speculation_mismatches);
+    info_line(info, "group_clock_entries:%llu", (unsigned long long)stats.clock_entries);
     info_line(info, "%s", "");
 }
 

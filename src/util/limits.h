@@ -515,6 +515,10 @@
 /* The view copies a key the first time it changes it; a larger value (a long deque) is not
  * copied (the write is served safe), since each new view would copy it again. */
 #define STOA_REPLICA_VIEW_COPY_BYTES_MAX (256u * 1024)
+/* An idle leader proposes a stamped no-op at most this often when a key has expired on the
+ * wall clock but not on the log's (replica_clock_tick): expired keys leave memory (and
+ * DBSIZE) within about this long, at the cost of one slot. */
+#define STOA_REPLICA_CLOCK_INTERVAL_MS 1000
 /* A member takes a snapshot (and then compacts its journal) once a 1/this share of its log
  * ring (cluster.logSlots) was applied since its last one, whatever the entries' size: a leader
  * refuses proposals when the ring is full, so a snapshot must start well before (at a quarter
