@@ -86,6 +86,7 @@ struct stoa_replica_waiter {
     uint32_t position;        /* within its slot's batch */
     bool fast;                /* a fast write: answered once durable on the leader */
     bool speculative; /* fast, with its reply recorded from the leader's view in request */
+    uint32_t view_epoch; /* the view that recorded it (replica_speculation_epoch) */
     int64_t deadline_ms;
     uint32_t opcode;         /* a read waiting for its index */
     uint8_t forward_kind;    /* forwarded: what (enum forward_kind in replica_int.h) */

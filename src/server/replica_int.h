@@ -218,6 +218,9 @@ bool replica_speculation_ready(struct stoa_replica *replica, bool wanted);
  * there and returns whether that worked (the write may then be answered from it). */
 bool replica_speculation_append(struct stoa_replica *replica, const struct stoa_command *command,
                                 struct stoa_buf *recorded);
+/* The view now running (0: none). A reply recorded under an earlier one is not used: that
+ * view may have assumed slots another ballot's recovery filled otherwise. */
+uint32_t replica_speculation_epoch(const struct stoa_replica *replica);
 /* The batch went to slot (value hash): returns whether the view's replies for it hold. */
 bool replica_speculation_proposed(struct stoa_replica *replica, uint64_t slot, uint64_t hash);
 /* After an entry was applied to the engine: checks it against the view. */

@@ -427,6 +427,7 @@ int stoa_replica_write(struct stoa_replica *replica, const struct stoa_command *
     if (viewed) {
         waiter->speculative =
             replica_speculation_append(replica, &stamped, wanted ? &waiter->request : NULL);
+        waiter->view_epoch = replica_speculation_epoch(replica);
     }
     waiter->fast = mode == STOA_REPLICA_WRITE_FAST && (fixed || waiter->speculative);
     waiter->deadline_ms = deadline(replica);
@@ -481,11 +482,12 @@ void replica_propose_batch(struct stoa_replica *replica) {
     stoa_buf_reset(&pending->speculated);
     /* The view's replies hold only if this slot follows the view's last one. */
     bool chained = replica_speculation_proposed(replica, slot, pending->value_hash);
+    uint32_t epoch = replica_speculation_epoch(replica);
     while (replica->batch_waiters.first != NULL) {
         struct stoa_replica_waiter *waiter = replica->batch_waiters.first;
         waiter_list_remove(waiter);
         waiter->key = slot;
-        if (waiter->speculative && !chained) {
+        if (waiter->speculative && (!chained || waiter->view_epoch != epoch)) {
             waiter->speculative = false; /* served safe */
             waiter->fast = false;
         }

@@ -41,6 +41,7 @@ struct speculation {
     struct stoa_session_table sessions; /* always empty: session commands stop the view */
     bool active;
     bool used; /* a write wanted the view since it last caught up */
+    uint32_t epoch; /* counts the views built: replies of an earlier one are not used */
     struct stoa_paxos_ballot ballot; /* the ballot the view was built under */
     uint64_t through;                /* the slots up to here are in the view */
     uint64_t start_after; /* after a failure: not built again before this slot is applied */
@@ -233,8 +234,14 @@ static bool start(struct stoa_replica *replica, const struct stoa_paxos_status *
     }
     view->through = status->last_slot;
     view->active = true;
+    view->epoch++;
     replica->stats.speculation_starts++;
     return true;
+}
+
+uint32_t replica_speculation_epoch(const struct stoa_replica *replica) {
+    const struct speculation *view = replica->speculation;
+    return view != NULL && view->active ? view->epoch : 0;
 }
 
 bool replica_speculation_ready(struct stoa_replica *replica, bool wanted) {
