@@ -79,6 +79,9 @@ struct node {
  * most EXPIRE_PER_TICK expired keys are reclaimed per tick. */
 #define TICK_MS 100
 #define EXPIRE_PER_TICK 1000
+/* loop.busyPollMicros's -1 on a single node: at 100 us redis-benchmark -P 1 went from
+ * 0.92-0.97x Redis to 1.15-1.2x (docs/performance.md), for under 0.2 % of a core when idle. */
+#define LOOP_BUSY_POLL_US_SINGLE 100
 
 static int usage_error(const char *message, const char *argument) {
     fprintf(stderr, "stoa start: %s%s%s\n", message, argument != NULL ? " " : "",
@@ -329,6 +332,23 @@ static const char *value_text(const struct stoa_config *config, const char *key,
     int result = stoa_config_format_value(config, key, text, capacity, NULL);
     STOA_ASSERT(result == STOA_OK);
     return text;
+}
+
+/* Runs the event loop until every handle is closed. After each wakeup the loop polls on
+ * without sleeping (epoll with no timeout) for spin_ns before it blocks again: a client
+ * whose next request arrives meanwhile finds the server awake, so its send does not pay for
+ * waking a sleeping process (loop.busyPollMicros; measured in docs/performance.md). */
+static void run_loop(struct node *node, int64_t spin_ns) {
+    for (;;) {
+        int64_t woke = stoa_env_monotonic_ns(node->env);
+        int alive = 1;
+        while (alive && spin_ns > 0 && stoa_env_monotonic_ns(node->env) - woke < spin_ns) {
+            alive = uv_run(&node->loop, UV_RUN_NOWAIT);
+        }
+        if (!alive || !uv_run(&node->loop, UV_RUN_ONCE)) {
+            return;
+        }
+    }
 }
 
 static void log_started(struct node *node) {
@@ -765,7 +785,11 @@ static int serve(struct node *node) {
         status = STOA_BIN_EXIT_FAILURE;
     }
     /* Returns once every handle is closed, a background snapshot included. */
-    uv_run(&node->loop, UV_RUN_DEFAULT);
+    int64_t spin_us = node->config.loop_busy_poll_micros;
+    if (spin_us < 0) {
+        spin_us = node->replica != NULL ? 0 : LOOP_BUSY_POLL_US_SINGLE;
+    }
+    run_loop(node, spin_us * 1000);
     stoa_engine_close(node->engine);
     stoa_redis_backend_close(node->redis);
     node->redis = NULL;

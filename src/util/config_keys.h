@@ -258,7 +258,13 @@
       "multiverse9's worker-thread count (stoa start --threads); stoa serves every connection on " \
       "one event loop, so it is checked and logged, and changes nothing else.")                   \
     X(ENUM, "log.level", log_level, 0, 0, log_level, "info",                                       \
-      "Lowest level that is logged: debug, info, warn or error.")
+      "Lowest level that is logged: debug, info, warn or error.")                                  \
+    X(INT, "loop.busyPollMicros", loop_busy_poll_micros, -1, 10000, none, "-1",                    \
+      "After the event loop wakes, it polls on without sleeping for this many microseconds "      \
+      "before it sleeps again: under load a client's request then finds it awake and does not "   \
+      "pay for waking it. Costs up to this much CPU per wakeup; 0 never spins; -1 is 100 on a "   \
+      "single node and 0 on a replica-group member (members sharing a machine would take each "   \
+      "other's CPU).")
 /* clang-format on */
 
 #endif
