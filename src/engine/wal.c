@@ -135,6 +135,7 @@ static int fail(struct stoa_wal *wal, int status, const char *what) {
 struct reader {
     struct stoa_env_file *file;
     uint64_t file_bytes;
+    uint64_t data_end; /* past the last byte that is not zero (find_data_end) */
     uint8_t *buffer;
     size_t capacity;
     uint64_t start;
@@ -282,8 +283,13 @@ static int find_durable_proof(struct stoa_env *env, struct reader *reader, uint6
                               uint64_t damaged_index, size_t record_bytes_max,
                               uint64_t *found_offset) {
     *found_offset = 0;
-    while (offset < reader->file_bytes && reader->file_bytes - offset >= RECORD_HEADER_BYTES) {
-        uint64_t left = reader->file_bytes - offset;
+    /* A header that checks holds bytes that are not zero, so none starts at or after
+     * data_end: a preallocated zero tail is not searched byte by byte. */
+    uint64_t end = reader->data_end + RECORD_HEADER_BYTES < reader->file_bytes
+                       ? reader->data_end + RECORD_HEADER_BYTES
+                       : reader->file_bytes;
+    while (offset < end && end - offset >= RECORD_HEADER_BYTES) {
+        uint64_t left = end - offset;
         size_t count = left < STOA_WAL_READ_BYTES ? (size_t)left : STOA_WAL_READ_BYTES;
         const uint8_t *bytes = NULL;
         int status = reader_get(env, reader, offset, count, &bytes);
@@ -412,6 +418,7 @@ struct scan {
     uint64_t file_bytes;
     bool header_torn; /* last segment only: its header never reached the disk */
     bool torn;        /* last segment only: a torn tail after valid_bytes */
+    uint64_t data_end; /* past the last byte that is not zero: zeros after it are no records */
     int bad_status;   /* 0, or STOA_ERR_CORRUPT / STOA_ERR_UNSUPPORTED at bad_offset */
     uint64_t bad_offset;
     const char *reason;
@@ -500,6 +507,12 @@ static int classify_bad(struct stoa_env *env, struct reader *reader, uint64_t of
         if (status != 0) {
             return status;
         }
+        if (flip_offset >= reader->data_end) {
+            /* The byte lies in the zeros after the data: in a preallocated segment that is
+             * just as likely a write cut short (unwritten bytes read as zero) as a flipped
+             * bit, so it is a torn tail. */
+            flip_offset = 0;
+        }
     }
     if (proof_offset == 0 && flip_offset == 0) {
         scan->torn = true;
@@ -508,6 +521,30 @@ static int classify_bad(struct stoa_env *env, struct reader *reader, uint64_t of
         scan->flip_offset = flip_offset;
         scan_bad(scan, STOA_ERR_CORRUPT, offset, view->reason);
     }
+    return STOA_OK;
+}
+
+/* Sets reader->data_end: the offset just past the last byte of the file that is not zero,
+ * read backwards from the end. A segment is preallocated with zeros (file_allocate), so the
+ * zeros after its last record are space, not a torn write. */
+static int find_data_end(struct stoa_env *env, struct reader *reader) {
+    uint64_t end = reader->file_bytes;
+    while (end > 0) {
+        size_t count = end < STOA_WAL_READ_BYTES ? (size_t)end : STOA_WAL_READ_BYTES;
+        const uint8_t *bytes = NULL;
+        int status = reader_get(env, reader, end - count, count, &bytes);
+        if (status != 0) {
+            return status == STOA_ERR_AGAIN ? STOA_ERR_IO : status; /* the file shrank */
+        }
+        for (size_t i = count; i > 0; i--) {
+            if (bytes[i - 1] != 0) {
+                reader->data_end = end - count + i;
+                return STOA_OK;
+            }
+        }
+        end -= count;
+    }
+    reader->data_end = 0;
     return STOA_OK;
 }
 
@@ -521,6 +558,9 @@ static int scan_records(struct stoa_env *env, struct reader *reader, size_t reco
             read_record(env, reader, offset, scan->next_index, record_bytes_max, &view, &result);
         if (status != 0) {
             return status;
+        }
+        if (result != RECORD_OK && offset >= reader->data_end) {
+            return STOA_OK; /* only zeros from here: the segment's preallocated space */
         }
         if (result != RECORD_OK) {
             return classify_bad(env, reader, offset, result, &view, record_bytes_max, scan);
@@ -541,6 +581,10 @@ static int scan_segment(struct stoa_env *env, const char *path, uint64_t expecte
     }
     status = env->ops->file_size(reader.file, &reader.file_bytes);
     scan->file_bytes = reader.file_bytes;
+    if (status == 0) {
+        status = find_data_end(env, &reader);
+        scan->data_end = reader.data_end;
+    }
     if (status == 0) {
         status = scan_header(env, &reader, expected_first, scan);
     }
@@ -658,6 +702,16 @@ static int sync_directory(struct stoa_wal *wal) {
     return wal->env->ops->sync_dir(wal->env, wal->directory);
 }
 
+/* Reserves the segment's whole size (file_allocate) so that appends inside it change no file
+ * metadata: a datasync then costs about two thirds as much (on ext4 here: 64 us against
+ * 95 us for a 50-byte append). Best effort: a file system that cannot just grows the file. */
+static void preallocate(struct stoa_wal *wal, struct stoa_env_file *file) {
+    int status = wal->env->ops->file_allocate(file, wal->segment_bytes_max);
+    if (status != 0 && status != STOA_ERR_UNSUPPORTED) {
+        STOA_LOG_DEBUG(wal->log, MODULE, "cannot preallocate a segment", STOA_FIELD_ERR(status));
+    }
+}
+
 /* Makes the first segment of an empty log: header written and synced, directory synced. */
 static int create_segment(struct stoa_wal *wal, uint64_t first_index) {
     int status = segments_reserve(wal, 1);
@@ -673,6 +727,7 @@ static int create_segment(struct stoa_wal *wal, uint64_t first_index) {
     if (status != 0) {
         return status;
     }
+    preallocate(wal, file);
     uint8_t header[SEGMENT_HEADER_BYTES];
     encode_segment_header(header, first_index);
     status = wal->env->ops->file_pwrite(file, header, sizeof(header), 0);
@@ -884,11 +939,15 @@ static int open_active(struct opening *opening) {
     if (status != 0) {
         return status;
     }
-    uint64_t torn_bytes = last->file_bytes - last->valid_bytes;
+    /* Zeros after the last record are the segment's preallocated space, kept; anything else
+     * there is a torn write, cut. */
+    uint64_t torn_bytes =
+        last->data_end > last->valid_bytes ? last->data_end - last->valid_bytes : 0;
     if (torn_bytes > 0) {
         status = wal->env->ops->file_truncate(file, last->valid_bytes);
     }
     if (status == 0) {
+        preallocate(wal, file);
         status = wal->env->ops->file_datasync(file);
     }
     if (status != 0) {
@@ -1124,7 +1183,11 @@ static int roll_over(struct stoa_wal *wal) {
     if (status != 0) {
         return status; /* nothing written: the log is still whole */
     }
+    /* The finished segment gives back its unused preallocated space (were this lost in a
+     * crash, the zeros would read as its end all the same). */
+    (void)wal->env->ops->file_truncate(wal->active, wal->segments[wal->segment_count - 1].bytes);
     wal->env->ops->file_close(wal->active);
+    preallocate(wal, file);
     wal->active = file;
     wal->segments[wal->segment_count++] =
         (struct segment){.first_index = first_index, .bytes = SEGMENT_HEADER_BYTES};
@@ -1227,7 +1290,7 @@ static int walk_segment(struct stoa_wal *wal, size_t i, uint64_t from_index,
     const struct segment *segment = &wal->segments[i];
     path_buffer path;
     segment_path(wal, segment->first_index, path);
-    struct reader reader = {.file_bytes = segment->bytes};
+    struct reader reader = {.file_bytes = segment->bytes, .data_end = segment->bytes};
     int status = wal->env->ops->file_open(wal->env, path, STOA_ENV_OPEN_READ, &reader.file);
     if (status != 0) {
         return status;

@@ -292,6 +292,7 @@ static const struct stoa_env_ops os_env_ops = {
     .file_datasync = stoa_os_env_file_datasync,
     .file_size = stoa_os_env_file_size,
     .file_truncate = stoa_os_env_file_truncate,
+    .file_allocate = stoa_os_env_file_allocate,
     .file_close = stoa_os_env_file_close,
     .rename = stoa_os_env_rename,
     .unlink = stoa_os_env_unlink,

@@ -195,6 +195,21 @@ int stoa_os_env_file_truncate(struct stoa_env_file *file, uint64_t size) {
     return result == 0 ? STOA_OK : stoa_os_err_from_errno(errno);
 }
 
+int stoa_os_env_file_allocate(struct stoa_env_file *file, uint64_t size) {
+    STOA_ASSERT(file != NULL && size <= (uint64_t)INT64_MAX);
+    int result;
+    int interrupts = 0;
+    do {
+        /* posix_fallocate returns the error instead of setting errno. */
+        result = posix_fallocate(file->fd, 0, (off_t)size);
+        errno = result;
+    } while (result != 0 && retry_interrupted(&interrupts));
+    if (result == EOPNOTSUPP || result == EINVAL) {
+        return STOA_ERR_UNSUPPORTED;
+    }
+    return result == 0 ? STOA_OK : stoa_os_err_from_errno(result);
+}
+
 void stoa_os_env_file_close(struct stoa_env_file *file) {
     STOA_ASSERT(file != NULL);
     /* On Linux close(2) releases the descriptor even when it reports an error, so it is

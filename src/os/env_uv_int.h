@@ -65,6 +65,7 @@ int stoa_os_env_file_pwrite(struct stoa_env_file *file, const void *data, size_t
 int stoa_os_env_file_datasync(struct stoa_env_file *file);
 int stoa_os_env_file_size(struct stoa_env_file *file, uint64_t *size);
 int stoa_os_env_file_truncate(struct stoa_env_file *file, uint64_t size);
+int stoa_os_env_file_allocate(struct stoa_env_file *file, uint64_t size);
 void stoa_os_env_file_close(struct stoa_env_file *file);
 int stoa_os_env_rename(struct stoa_env *env, const char *from, const char *to);
 int stoa_os_env_unlink(struct stoa_env *env, const char *path);

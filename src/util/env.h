@@ -134,6 +134,11 @@ struct stoa_env_ops {
     int (*file_datasync)(struct stoa_env_file *file);
     int (*file_size)(struct stoa_env_file *file, uint64_t *size);
     int (*file_truncate)(struct stoa_env_file *file, uint64_t size);
+    /* Makes the file at least size bytes long, the new bytes zero and their space reserved
+     * (posix_fallocate), so that later writes inside it change no file metadata and their
+     * datasync is cheaper. Like a write, it is durable only after a datasync. Returns 0,
+     * STOA_ERR_UNSUPPORTED (the file system cannot: nothing changed), or an I/O error. */
+    int (*file_allocate)(struct stoa_env_file *file, uint64_t size);
     void (*file_close)(struct stoa_env_file *file);
     int (*rename)(struct stoa_env *env, const char *from, const char *to);
     int (*unlink)(struct stoa_env *env, const char *path);

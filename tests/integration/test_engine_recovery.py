@@ -85,7 +85,9 @@ def test_damaged_log_stops_start():
         # A snapshot may cover the first segment; damage the newest segment, mid-way.
         log_dir = os.path.join(data, "log")
         segment = os.path.join(log_dir, sorted(os.listdir(log_dir))[-1])
-        size = os.path.getsize(segment)
+        # Segments are preallocated with zeros: damage the records, not the free space.
+        with open(segment, "rb") as f:
+            size = len(f.read().rstrip(b"\0"))
         with open(segment, "r+b") as f:
             f.seek(size // 3)
             byte = f.read(1)

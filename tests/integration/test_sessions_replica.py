@@ -121,6 +121,12 @@ def test_retried_writes_apply_once_across_leader_kills():
                 if reply != sequence:
                     raise Failure(f"write {sequence} answered {reply!r} (applied twice or lost)")
                 client.acknowledged = sequence
+                if sequence in KILL_AT:
+                    # The writes may outrun the killer: the next one goes only once this
+                    # kill has happened (bounded: a dead killer ends the wait).
+                    wanted = KILL_AT.index(sequence) + 1
+                    wait_for(lambda: len(killer.kills) >= wanted or not killer.is_alive(), 30,
+                             f"leader kill {wanted}")
             killer.stop = True
             killer.join(timeout=60)
             if killer.error is not None:

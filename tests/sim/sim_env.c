@@ -842,6 +842,23 @@ static int file_truncate(struct stoa_env_file *file, uint64_t size) {
     return truncate_inode(file->inode, size);
 }
 
+/* Grows the file with zeros, as an unsynced size change (a truncate that lengthens): a crash
+ * before a datasync may drop it, as it may drop the length a real posix_fallocate set. It is
+ * not a write (no write count, no injected write failure). */
+static int file_allocate(struct stoa_env_file *file, uint64_t size) {
+    STOA_ASSERT(file != NULL);
+    if (handle_dead(file)) {
+        return STOA_ERR_IO;
+    }
+    if ((file->flags & STOA_ENV_OPEN_WRITE) == 0) {
+        return STOA_ERR_PERMISSION;
+    }
+    if (size <= file->inode->visible.length) {
+        return STOA_OK;
+    }
+    return truncate_inode(file->inode, size);
+}
+
 static void file_close(struct stoa_env_file *file) {
     STOA_ASSERT(file != NULL);
     struct stoa_sim_env *sim = file->sim;
@@ -1176,6 +1193,7 @@ static const struct stoa_env_ops sim_env_ops = {
     .file_datasync = file_datasync,
     .file_size = file_size,
     .file_truncate = file_truncate,
+    .file_allocate = file_allocate,
     .file_close = file_close,
     .rename = sim_rename,
     .unlink = sim_unlink,

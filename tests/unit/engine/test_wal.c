@@ -136,12 +136,23 @@ static void segment_path(uint64_t first_index, char *out, size_t capacity) {
     snprintf(out, capacity, DIR "/%020" PRIu64 ".log", first_index);
 }
 
-static uint64_t file_size(struct stoa_sim_env *sim, const char *path) {
+/* Where the data of a file ends: its size without the trailing zeros (log segments are
+ * preallocated with zeros, so the size is not where the records end). */
+static uint64_t data_end(struct stoa_sim_env *sim, const char *path) {
     struct stoa_env *env = stoa_sim_env_get(sim);
     struct stoa_env_file *file = NULL;
     assert_int_equal(env->ops->file_open(env, path, STOA_ENV_OPEN_READ, &file), STOA_OK);
     uint64_t size = 0;
     assert_int_equal(env->ops->file_size(file, &size), STOA_OK);
+    uint8_t byte = 0;
+    while (size > 0) {
+        size_t got = 0;
+        assert_int_equal(env->ops->file_pread(file, &byte, 1, size - 1, &got), STOA_OK);
+        if (got == 1 && byte != 0) {
+            break;
+        }
+        size--;
+    }
     env->ops->file_close(file);
     return size;
 }
@@ -394,6 +405,50 @@ static struct names list_segments(struct stoa_sim_env *sim) {
     return names;
 }
 
+static uint64_t physical_size(struct stoa_sim_env *sim, const char *path) {
+    struct stoa_env *env = stoa_sim_env_get(sim);
+    struct stoa_env_file *file = NULL;
+    assert_int_equal(env->ops->file_open(env, path, STOA_ENV_OPEN_READ, &file), STOA_OK);
+    uint64_t size = 0;
+    assert_int_equal(env->ops->file_size(file, &size), STOA_OK);
+    env->ops->file_close(file);
+    return size;
+}
+
+/* Segments are preallocated to their bound (appends then change no metadata); a finished
+ * segment gives the unused space back; a reopen reads the zeros after the last record as
+ * space, not as a torn tail, keeps them, and appends there. */
+static void test_segments_are_preallocated(void **state) {
+    (void)state;
+    struct stoa_sim_env *sim = sim_new(31);
+    build_log(sim, 100);
+    struct names names = list_segments(sim);
+    assert_true(names.count >= 2);
+    char path[256];
+    for (size_t i = 0; i + 1 < names.count; i++) {
+        snprintf(path, sizeof(path), DIR "/%s", names.name[i]);
+        assert_int_equal(physical_size(sim, path), data_end(sim, path));
+    }
+    snprintf(path, sizeof(path), DIR "/%s", names.name[names.count - 1]);
+    assert_int_equal(physical_size(sim, path), SEGMENT_BYTES);
+    uint64_t end = data_end(sim, path);
+    struct stoa_wal_recovery recovery;
+    struct stoa_wal *wal = open_ok(sim, &recovery);
+    assert_int_equal(recovery.last_index, 100);
+    assert_int_equal(recovery.torn_bytes, 0);
+    assert_int_equal(physical_size(sim, path), SEGMENT_BYTES);
+    append_through(wal, 101);
+    assert_int_equal(stoa_wal_flush(wal), STOA_OK);
+    check_log(wal);
+    stoa_wal_close(wal);
+    assert_true(data_end(sim, path) > end || list_segments(sim).count > names.count);
+    wal = open_ok(sim, &recovery);
+    assert_int_equal(recovery.last_index, 101);
+    check_log(wal);
+    stoa_wal_close(wal);
+    stoa_sim_env_destroy(sim);
+}
+
 /* The byte offset of the nth record (0-based) of the segment at path. */
 static uint64_t record_offset(struct stoa_sim_env *sim, const char *path, size_t nth) {
     struct stoa_env *env = stoa_sim_env_get(sim);
@@ -434,7 +489,7 @@ static void test_corrupt_record_in_the_middle(void **state) {
     char path[256];
     snprintf(path, sizeof(path), DIR "/%s", names.name[1]);
     uint64_t offset = record_offset(sim, path, 2);
-    uint64_t size = file_size(sim, path);
+    uint64_t size = data_end(sim, path);
     assert_int_equal(stoa_sim_env_corrupt(sim, path, offset + RECORD_HEADER_BYTES, 0x40), STOA_OK);
 
     struct stoa_wal_options options = options_small();
@@ -460,8 +515,8 @@ static void test_corrupt_record_in_the_middle(void **state) {
     char copy[300];
     snprintf(copy, sizeof(copy), "%s.corrupt-%" PRIu64, path, offset);
     assert_true(file_exists(sim, copy));
-    assert_int_equal(file_size(sim, copy), size);
-    assert_int_equal(file_size(sim, path), offset);
+    assert_int_equal(data_end(sim, copy), size);
+    assert_int_equal(data_end(sim, path), offset);
     assert_int_equal(list_segments(sim).count, 2 + 1); /* two segments and the copy */
     check_after_crash(sim, bad_index - 1, bad_index - 1);
     stoa_sim_env_destroy(sim);
@@ -478,7 +533,7 @@ static void test_torn_tail_versus_corruption(void **state) {
     struct names names = list_segments(sim);
     char path[256];
     snprintf(path, sizeof(path), DIR "/%s", names.name[names.count - 1]);
-    uint64_t size = file_size(sim, path);
+    uint64_t size = data_end(sim, path);
     uint64_t last_first = first_index_of(names.name[names.count - 1]);
     assert_true(last_first < 58);
     /* A torn tail: the last record cut short, then zeros. */
@@ -488,11 +543,12 @@ static void test_torn_tail_versus_corruption(void **state) {
     static const uint8_t zeros[100] = {0};
     assert_int_equal(env->ops->file_pwrite(file, zeros, sizeof(zeros), size - 5), STOA_OK);
     env->ops->file_close(file);
+    uint64_t damaged_end = data_end(sim, path); /* the zeros after it are not counted as torn */
     struct stoa_wal_recovery recovery;
     struct stoa_wal *wal = open_ok(sim, &recovery);
     assert_int_equal(recovery.last_index, 59);
     uint64_t record_60 = record_offset(sim, path, 60 - last_first);
-    assert_int_equal(recovery.torn_bytes, size + 95 - record_60);
+    assert_int_equal(recovery.torn_bytes, damaged_end - record_60);
     check_log(wal);
     stoa_wal_close(wal);
 
@@ -753,6 +809,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_over_segments),
         cmocka_unit_test(test_one_datasync_per_flush),
+        cmocka_unit_test(test_segments_are_preallocated),
         cmocka_unit_test(test_everysec),
         cmocka_unit_test(test_crash_after_nth_fsync),
         cmocka_unit_test(test_fsync_failure_refuses_writes),
