@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "util/alloc.h"
 #include "util/assert.h"
 #include "util/err.h"
 #include "util/varint.h"
@@ -141,4 +142,26 @@ int stoa_command_decode(const uint8_t *data, size_t length, struct stoa_command 
     decoded.arguments = arguments;
     *command = decoded;
     return STOA_OK;
+}
+
+int stoa_command_decode_growing(const uint8_t *data, size_t length, struct stoa_command *command,
+                                struct stoa_command_argument **arguments, size_t *capacity) {
+    STOA_ASSERT(arguments != NULL && capacity != NULL);
+    for (;;) {
+        int result = stoa_command_decode(data, length, command, *arguments, *capacity);
+        if (result != STOA_ERR_TOO_LARGE || *capacity >= STOA_COMMAND_ARGUMENTS_MAX) {
+            return result;
+        }
+        size_t grown_capacity = *capacity < 32 ? 64 : *capacity * 2;
+        if (grown_capacity > STOA_COMMAND_ARGUMENTS_MAX) {
+            grown_capacity = STOA_COMMAND_ARGUMENTS_MAX;
+        }
+        struct stoa_command_argument *grown =
+            stoa_realloc(*arguments, grown_capacity * sizeof(*grown));
+        if (grown == NULL) {
+            return STOA_ERR_NOMEM;
+        }
+        *arguments = grown;
+        *capacity = grown_capacity;
+    }
 }

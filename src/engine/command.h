@@ -56,4 +56,11 @@ int stoa_command_encode(const struct stoa_command *command, uint8_t *out, size_t
 int stoa_command_decode(const uint8_t *data, size_t length, struct stoa_command *command,
                         struct stoa_command_argument *arguments, size_t argument_capacity);
 
+/* stoa_command_decode into *arguments (owned by the caller, stoa_alloc'd or NULL, with
+ * *capacity entries), which grows by doubling (from 64) up to STOA_COMMAND_ARGUMENTS_MAX for
+ * a command with more arguments. Returns what stoa_command_decode returns, STOA_ERR_TOO_LARGE
+ * for more than STOA_COMMAND_ARGUMENTS_MAX arguments, or STOA_ERR_NOMEM. */
+int stoa_command_decode_growing(const uint8_t *data, size_t length, struct stoa_command *command,
+                                struct stoa_command_argument **arguments, size_t *capacity);
+
 #endif

@@ -307,24 +307,8 @@ static int load_snapshot(struct stoa_engine *engine, struct stoa_engine_error *e
 /* Decodes a record into engine->arguments, growing the array for records with many. */
 static int decode_record(struct stoa_engine *engine, const uint8_t *payload, size_t length,
                          struct stoa_command *command) {
-    for (;;) {
-        int result = stoa_command_decode(payload, length, command, engine->arguments,
-                                         engine->argument_capacity);
-        if (result != STOA_ERR_TOO_LARGE) {
-            return result;
-        }
-        size_t capacity = engine->argument_capacity * 2;
-        if (capacity > STOA_COMMAND_ARGUMENTS_MAX) {
-            capacity = STOA_COMMAND_ARGUMENTS_MAX;
-        }
-        struct stoa_command_argument *grown =
-            stoa_realloc(engine->arguments, capacity * sizeof(*grown));
-        if (grown == NULL) {
-            return STOA_ERR_NOMEM;
-        }
-        engine->arguments = grown;
-        engine->argument_capacity = capacity;
-    }
+    return stoa_command_decode_growing(payload, length, command, &engine->arguments,
+                                       &engine->argument_capacity);
 }
 
 static int replay_record(void *context, uint64_t index, const uint8_t *payload, size_t length) {

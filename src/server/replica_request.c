@@ -502,23 +502,8 @@ void replica_propose_batch(struct stoa_replica *replica) {
 /* Grows the argument array for a command with many arguments. */
 static int decode_command(struct stoa_replica *replica, const uint8_t *data, size_t length,
                           struct stoa_command *command) {
-    for (;;) {
-        int result = stoa_command_decode(data, length, command, replica->arguments,
-                                         replica->argument_capacity);
-        if (result != STOA_ERR_TOO_LARGE ||
-            replica->argument_capacity >= STOA_COMMAND_ARGUMENTS_MAX) {
-            return result;
-        }
-        size_t capacity = replica->argument_capacity == 0 ? 64 : replica->argument_capacity * 2;
-        capacity = capacity > STOA_COMMAND_ARGUMENTS_MAX ? STOA_COMMAND_ARGUMENTS_MAX : capacity;
-        struct stoa_command_argument *grown =
-            stoa_realloc(replica->arguments, capacity * sizeof(*grown));
-        if (grown == NULL) {
-            return STOA_ERR_NOMEM;
-        }
-        replica->arguments = grown;
-        replica->argument_capacity = capacity;
-    }
+    return stoa_command_decode_growing(data, length, command, &replica->arguments,
+                                       &replica->argument_capacity);
 }
 
 /* The waiter for position in this node's proposal of the slot, if it is still waiting. */

@@ -99,22 +99,8 @@ void replica_speculation_stop(struct stoa_replica *replica, const char *why) {
 
 static int decode(struct speculation *view, const uint8_t *data, size_t length,
                   struct stoa_command *command) {
-    for (;;) {
-        int result =
-            stoa_command_decode(data, length, command, view->arguments, view->argument_capacity);
-        if (result != STOA_ERR_TOO_LARGE || view->argument_capacity >= STOA_COMMAND_ARGUMENTS_MAX) {
-            return result;
-        }
-        size_t capacity = view->argument_capacity == 0 ? 64 : view->argument_capacity * 2;
-        capacity = capacity > STOA_COMMAND_ARGUMENTS_MAX ? STOA_COMMAND_ARGUMENTS_MAX : capacity;
-        struct stoa_command_argument *grown =
-            stoa_realloc(view->arguments, capacity * sizeof(*grown));
-        if (grown == NULL) {
-            return STOA_ERR_NOMEM;
-        }
-        view->arguments = grown;
-        view->argument_capacity = capacity;
-    }
+    return stoa_command_decode_growing(data, length, command, &view->arguments,
+                                       &view->argument_capacity);
 }
 
 /* Whether the view can take command at all (its effect must not depend on sessions). */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engine/command.h"
+#include "util/alloc.h"
 #include "util/err.h"
 #include "util/prng.h"
 
@@ -151,12 +152,45 @@ static void test_encode_bounds(void **state) {
     assert_int_equal(length, needed);
 }
 
+/* The growing decoder starts from no array, grows it to fit 3,000 arguments, and keeps it for
+ * the next command. */
+static void test_decode_growing(void **state) {
+    (void)state;
+    enum { COUNT = 3000 };
+    static struct stoa_command_argument many[COUNT];
+    static const uint8_t byte = 'x';
+    for (size_t i = 0; i < COUNT; i++) {
+        many[i] = (struct stoa_command_argument){&byte, 1};
+    }
+    struct stoa_command command = {
+        .opcode = 9, .stamp_ms = 1, .argument_count = COUNT, .arguments = many};
+    size_t length = stoa_command_encoded_length(&command);
+    uint8_t *out = stoa_alloc(length);
+    assert_non_null(out);
+    assert_int_equal(stoa_command_encode(&command, out, length, &length), STOA_OK);
+    struct stoa_command_argument *arguments = NULL;
+    size_t capacity = 0;
+    struct stoa_command decoded;
+    assert_int_equal(stoa_command_decode_growing(out, length, &decoded, &arguments, &capacity),
+                     STOA_OK);
+    assert_int_equal(decoded.argument_count, COUNT);
+    assert_true(capacity >= COUNT);
+    assert_memory_equal(decoded.arguments[COUNT - 1].data, "x", 1);
+    size_t kept = capacity;
+    assert_int_equal(stoa_command_decode_growing(out, length, &decoded, &arguments, &capacity),
+                     STOA_OK);
+    assert_int_equal(capacity, kept);
+    stoa_free(arguments);
+    stoa_free(out);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden_bytes),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_damaged_records),
         cmocka_unit_test(test_encode_bounds),
+        cmocka_unit_test(test_decode_growing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
