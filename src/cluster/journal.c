@@ -373,55 +373,6 @@ int stoa_journal_flush(struct stoa_journal *journal) {
     return result;
 }
 
-/* Collects the live entries above index again (one replay of the log). */
-static int collect(struct stoa_journal *journal, uint64_t snapshot_index) {
-    forget_found(journal);
-    stoa_buf_reset(&journal->values);
-    journal->snapshot_index = 0;
-    int result =
-        stoa_wal_replay(journal->wal, stoa_wal_first_index(journal->wal), replay_record, journal);
-    if (result == STOA_OK) {
-        journal->snapshot_index =
-            snapshot_index > journal->snapshot_index ? snapshot_index : journal->snapshot_index;
-        result = settle(journal);
-    }
-    forget_found(journal);
-    return result;
-}
-
-int stoa_journal_compact(struct stoa_journal *journal, uint64_t snapshot_index,
-                         const uint32_t *members, uint32_t member_count) {
-    STOA_ASSERT(journal != NULL && member_count <= STOA_PAXOS_MEMBERS_MAX);
-    int result = stoa_wal_sync(journal->wal);
-    if (result == STOA_OK) {
-        result = collect(journal, snapshot_index);
-    }
-    uint64_t first_new = stoa_wal_last_index(journal->wal) + 1;
-    if (result == STOA_OK) {
-        result = write_promise(journal, journal->promised);
-    }
-    if (result == STOA_OK) {
-        result = write_snapshot(journal, journal->snapshot_index, members, member_count);
-    }
-    for (size_t i = 0; i < journal->entry_count && result == STOA_OK; i++) {
-        result = write_entry(journal, &journal->entries[i]);
-    }
-    if (result == STOA_OK) {
-        result = write_commit(journal, journal->commit_index);
-    }
-    if (result == STOA_OK) {
-        result = stoa_wal_sync(journal->wal);
-    }
-    if (result == STOA_OK) {
-        result = stoa_wal_truncate_before(journal->wal, first_new);
-    }
-    if (result == STOA_OK) {
-        journal->member_count = member_count;
-        memcpy(journal->members, members, member_count * sizeof(*members));
-    }
-    return result;
-}
-
 int stoa_journal_compact_from(struct stoa_journal *journal, const struct stoa_paxos *paxos,
                               uint64_t snapshot_index, const uint32_t *members,
                               uint32_t member_count) {

@@ -23,9 +23,10 @@
  * may send the messages that depend on it. A failed write or sync fails the journal for good
  * (as the engine's log): the node must stop acting as an acceptor.
  *
- * Compaction: after the state machine installs a snapshot at index S, stoa_journal_compact
- * writes the live state again at the log's tail (the promise, the commit index, a SNAPSHOT
- * record for S and every entry above S), syncs it, and removes the segments before it.
+ * Compaction: after the state machine installs a snapshot at index S,
+ * stoa_journal_compact_from writes the core's live state again at the log's tail (the
+ * promise, the commit index, a SNAPSHOT record for S and every entry above S), syncs it, and
+ * removes the segments before it.
  *
  * Ownership: open returns an owned journal (stoa_journal_close frees it). The persisted state
  * it returns borrows the journal's memory until the next call that changes the journal
@@ -71,14 +72,10 @@ int stoa_journal_write(struct stoa_journal *journal, const struct stoa_paxos_rea
  * STOA_ERR_FSYNC), after which every call fails. */
 int stoa_journal_flush(struct stoa_journal *journal);
 
-/* Rewrites the live state above snapshot_index at the tail with the snapshot's voters,
- * syncs, and drops older segments. Returns 0 or an error (the journal is still whole). */
-int stoa_journal_compact(struct stoa_journal *journal, uint64_t snapshot_index,
-                         const uint32_t *members, uint32_t member_count);
-
-/* The same compaction, from the live state the core holds (its promise, commit index and
- * every entry it holds above the snapshot) instead of reading the whole log back: a member
- * compacts without replaying the journal in its event loop. The core's state is at least
+/* Compaction after the state machine installed a snapshot at snapshot_index: writes the
+ * live state the core holds (its promise, commit index, a SNAPSHOT record with the voters,
+ * and every entry it holds above the snapshot) at the tail, syncs, and drops the segments
+ * before it, without reading the log back. The core's state is at least
  * what was written (it wrote it), so writing it may make some of it durable early, which is
  * always allowed. Returns 0 or an error (the journal is still whole). */
 int stoa_journal_compact_from(struct stoa_journal *journal, const struct stoa_paxos *paxos,
